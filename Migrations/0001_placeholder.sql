@@ -1,0 +1,2 @@
+-- replaced by the schema
+SELECT 1;

@@ -1,0 +1,1 @@
+// AccountStore module: see the files beside this one.

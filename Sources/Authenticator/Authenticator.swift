@@ -1,0 +1,1 @@
+// Authenticator module: see the files beside this one.

@@ -1,0 +1,1 @@
+// Banana module: see the files beside this one.

@@ -1,0 +1,1 @@
+// PerspectiveBroker module: see the files beside this one.

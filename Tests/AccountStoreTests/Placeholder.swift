@@ -1,0 +1,5 @@
+import Testing
+
+@Test func accountStoreTestsBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,5 @@
+import Testing
+
+@Test func authenticatorTestsBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,5 @@
+import Testing
+
+@Test func bananaTestsBuilds() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,5 @@
+import Testing
+
+@Test func perspectiveBrokerTestsBuilds() {
+    #expect(Bool(true))
+}
