@@ -65,8 +65,10 @@ let package = Package(
             dependencies: [
                 "AccountStore",
                 "PerspectiveBroker",
+                "Banana",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -78,6 +80,7 @@ let package = Package(
                 "Authenticator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -131,7 +134,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AuthenticatorTests",
-            dependencies: ["Authenticator", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport"]
+            dependencies: [
+                "Authenticator", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "InteropTests",

@@ -1,1 +1,0 @@
-// Authenticator module: see the files beside this one.

@@ -1,0 +1,41 @@
+import Banana
+import Logging
+import PerspectiveBroker
+
+/// The PB portal of every pbauth broker (protocol.md section 1): checks a
+/// login with this broker's `Checker` and makes the avatar. A refused login
+/// always looks the same to the user (plain `UnauthorizedLogin`); the precise
+/// reason goes to the log and, at the master, to the audit log.
+struct BrokerPortal: PBPortal {
+    let checker: any Checker
+    let logger: Logger
+
+    func login(username: [UInt8], challenge: [UInt8], response: [UInt8], mind: JellyValue, connection: PBConnectionInfo) async throws -> PBAvatarLogin {
+        guard let name = String(validating: username, as: UTF8.self), name.utf8.count <= 64 else {
+            logger.info("login refused", metadata: ["reason": "invalid username", "source": "\(connection.remoteAddress)"])
+            throw PBFailures.unauthorizedLogin()
+        }
+        let status: AuthenticationStatus
+        do {
+            status = try await checker.authenticateAccount(username: name, challenge: challenge, response: response,
+                                                           via: [], source: connection.remoteAddress)
+        } catch let failure as AuthenticationFailure {
+            logger.info("login refused", metadata: ["account": "\(name)", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
+            throw PBFailures.unauthorizedLogin()
+        } catch {
+            logger.info("login refused", metadata: ["account": "\(name)", "reason": "upstream failure", "source": "\(connection.remoteAddress)"])
+            throw PBFailures.unauthorizedLogin()
+        }
+        logger.info("login", metadata: [
+            "account": "\(status.username)", "kind": "\(status.kind.rawValue)",
+            "method": "\(status.kind == .broker ? "token" : status.master ? "password" : "cookie")",
+            "source": "\(connection.remoteAddress)",
+        ])
+        switch status.kind {
+        case .user:
+            return PBAvatarLogin(avatar: UserAvatar(status: status, checker: checker), logout: nil)
+        case .broker:
+            return PBAvatarLogin(avatar: BrokerAvatar(principal: status.username, checker: checker), logout: nil)
+        }
+    }
+}

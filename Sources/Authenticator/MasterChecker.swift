@@ -1,0 +1,256 @@
+import AccountStore
+import Banana
+import Foundation
+
+/// The master's checker: answers from the SQLite database, on worker threads
+/// (never on an event loop). Quick reads use `quick`; scrypt, which takes a
+/// large fraction of a second, runs on `passwords`, whose thread count caps how
+/// many hashes run at once so that a flood of password logins cannot starve
+/// cookie checks.
+public final class MasterChecker: Checker {
+    private let quick: WorkerPool<AccountStore>
+    private let passwords: WorkerPool<AccountStore>
+    private let configuration: MasterConfiguration
+    let activity = ActivityRecorder()
+    private let now: @Sendable () -> Int64
+
+    /// Opens the database with one connection per worker thread. Throws the store's errors
+    /// (not a pbauth database, pending migrations, newer than this build).
+    public init(configuration: MasterConfiguration, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+        self.configuration = configuration
+        self.now = now
+        let open: @Sendable () throws -> AccountStore = {
+            try AccountStore.open(
+                databasePath: configuration.database,
+                keyPath: configuration.resolvedKeyFile,
+                configuration: configuration.storeConfiguration
+            )
+        }
+        quick = try WorkerPool(name: "database", count: configuration.databaseThreads, makeResource: open, close: { $0.close() })
+        do {
+            passwords = try WorkerPool(name: "scrypt", count: configuration.passwordThreads, makeResource: open, close: { $0.close() })
+        } catch {
+            quick.shutdown()
+            throw error
+        }
+    }
+
+    /// Writes what the activity recorder holds; called periodically and at shutdown.
+    public func flush() async throws {
+        let pending = activity.drain()
+        guard !pending.lastSeen.isEmpty || !pending.records.isEmpty else { return }
+        try await quick.run { store in
+            try store.touchSessions(pending.lastSeen)
+            for record in pending.records { try store.appendAudit(record.auditEntry) }
+        }
+    }
+
+    /// Writes what is pending and closes every connection.
+    public func close() async {
+        try? await flush()
+        quick.shutdown()
+        passwords.shutdown()
+    }
+
+    // MARK: Checker
+
+    public func authenticateAccount(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) async throws -> AuthenticationStatus {
+        let time = now()
+        let configuration = self.configuration
+        let activity = self.activity
+        let result = try await quick.run { store in
+            try Self.checkChallenge(store: store, username: username, challenge: challenge, response: response,
+                                    path: via, source: source, now: time, configuration: configuration, activity: activity)
+        }
+        activity.record(LoginRecord(time: time, action: via.isEmpty ? "login" : "authenticate_account", account: username,
+                                    outcome: result.outcome, reason: result.reason, brokerPath: via, source: source))
+        return try result.get()
+    }
+
+    /// Checks a clear password (the master's root method `authenticate`) and starts a session.
+    public func authenticatePassword(username: String, password: [UInt8], source: String) async throws -> AuthenticationStatus {
+        let time = now()
+        let configuration = self.configuration
+        let account = try await quick.run { store in try store.account(named: username) }
+        let result: CheckResult
+        if let account {
+            if account.disabled {
+                result = .failure(.accountDisabled)
+            } else if account.kind != .user {
+                result = .failure(.invalidPassword)
+            } else if Self.isLocked(account, now: time) {
+                result = .failure(.lockedOut)
+            } else {
+                result = try await passwords.run { store in
+                    guard try store.verifyPassword(accountID: account.id, password: password) else {
+                        _ = try store.recordFailedAttempt(accountID: account.id, now: time,
+                                                          threshold: configuration.lockoutThreshold,
+                                                          lockSeconds: Int64(configuration.lockoutSeconds))
+                        return .failure(.invalidPassword)
+                    }
+                    return .success(try Self.startSession(store: store, account: account, path: [], source: source,
+                                                          now: time, configuration: configuration))
+                }
+            }
+        } else {
+            result = .failure(.noSuchAccount)
+        }
+        activity.record(LoginRecord(time: time, action: "authenticate", account: username,
+                                    outcome: result.outcome, reason: result.reason, brokerPath: [], source: source))
+        return try result.get()
+    }
+
+    public func getAccount(username: String) async throws -> JellyValue {
+        guard let account = try await quick.run({ store in try store.account(named: username) }) else {
+            throw AuthenticationFailure.noSuchAccount
+        }
+        return .stringKeyedDictionary([
+            ("username", .string(account.name)),
+            ("disabled", .bool(account.disabled)),
+            ("created", .int(Int(account.created))),
+            ("last_login", account.lastLogin.map { .int(Int($0)) } ?? .none),
+        ])
+    }
+
+    public func accountStatus(username: String) async throws -> JellyValue {
+        let time = now()
+        let idleLimit = configuration.idleLimit
+        let activity = self.activity
+        let answer: (Account, Int)? = try await quick.run { store in
+            guard let account = try store.account(named: username) else { return nil }
+            let live = try Self.liveSessions(store: store, accountID: account.id, now: time, idleLimit: idleLimit, activity: activity)
+            return (account, live.count)
+        }
+        guard let (account, liveSessions) = answer else { throw AuthenticationFailure.noSuchAccount }
+        return .stringKeyedDictionary([
+            ("username", .string(account.name)),
+            ("disabled", .bool(account.disabled)),
+            ("locked", .bool(Self.isLocked(account, now: time))),
+            ("live_sessions", .int(liveSessions)),
+        ])
+    }
+
+    public func revokeSession(username: String, session: String) async throws {
+        let time = now()
+        let revoked: Bool? = try await quick.run { store in
+            guard let account = try store.account(named: username) else { return nil }
+            guard let record = try store.session(id: session), record.accountID == account.id else { return false }
+            return try store.revokeSession(id: session)
+        }
+        guard let revoked else { throw AuthenticationFailure.noSuchAccount }
+        activity.record(LoginRecord(time: time, action: "revoke_session", account: username,
+                                    outcome: revoked ? "success" : "failure", reason: revoked ? "revoked" : "no such live session",
+                                    brokerPath: [], source: ""))
+    }
+
+    // MARK: The rules, run on a worker thread
+
+    /// The check of protocol.md section 4. When several reasons apply, the first
+    /// of this order wins: NoSuchAccount, AccountDisabled, a matching live cookie,
+    /// LockedOut, a matching password verifier (or broker token),
+    /// AuthenticationCookieMismatch, InvalidPassword.
+    static func checkChallenge(store: AccountStore, username: String, challenge: [UInt8], response: [UInt8],
+                               path: [String], source: String, now: Int64,
+                               configuration: MasterConfiguration, activity: ActivityRecorder) throws -> CheckResult {
+        guard let account = try store.account(named: username) else { return .failure(.noSuchAccount) }
+        if account.disabled { return .failure(.accountDisabled) }
+
+        let sessions: [SessionRecord]
+        if account.kind == .user {
+            sessions = try liveSessions(store: store, accountID: account.id, now: now, idleLimit: configuration.idleLimit, activity: activity)
+            for session in sessions {
+                let verifier = store.md5CookieVerifier(forSessionID: session.id)
+                if ChallengeResponse.matches(verifier: verifier, challenge: challenge, response: response) {
+                    activity.sessionUsed(session.id, at: now)
+                    let expires = configuration.idleLimit.map { min(session.expires, now + $0) } ?? session.expires
+                    return .success(AuthenticationStatus(username: account.name, kind: .user, master: false,
+                                                         session: session.id, expires: expires), reason: "cookie")
+                }
+            }
+        } else {
+            sessions = []
+        }
+
+        if isLocked(account, now: now) { return .failure(.lockedOut) }
+
+        switch account.kind {
+        case .broker:
+            if let verifier = try store.brokerTokenVerifier(accountID: account.id),
+               ChallengeResponse.matches(verifier: verifier, challenge: challenge, response: response) {
+                if account.failedAttempts > 0 { try store.resetFailedAttempts(accountID: account.id) }
+                return .success(AuthenticationStatus(username: account.name, kind: .broker, master: false, session: "", expires: 0),
+                                reason: "broker token")
+            }
+        case .user:
+            if configuration.pbPasswordLogin,
+               let verifier = try store.pbPasswordVerifier(accountID: account.id),
+               ChallengeResponse.matches(verifier: verifier, challenge: challenge, response: response) {
+                return .success(try startSession(store: store, account: account, path: path, source: source,
+                                                 now: now, configuration: configuration), reason: "password")
+            }
+        }
+
+        _ = try store.recordFailedAttempt(accountID: account.id, now: now, threshold: configuration.lockoutThreshold,
+                                          lockSeconds: Int64(configuration.lockoutSeconds))
+        return .failure(sessions.isEmpty ? .invalidPassword : .authenticationCookieMismatch)
+    }
+
+    /// The account's live sessions, counting uses not yet written to the database against the idle limit.
+    static func liveSessions(store: AccountStore, accountID: Int64, now: Int64, idleLimit: Int64?, activity: ActivityRecorder) throws -> [SessionRecord] {
+        let sessions = try store.liveSessions(accountID: accountID, now: now, idleLimit: nil)
+        guard let idleLimit else { return sessions }
+        return sessions.filter { session in
+            let lastSeen = max(session.lastSeen, activity.pendingLastSeen(session.id) ?? 0)
+            return now - lastSeen < idleLimit
+        }
+    }
+
+    static func isLocked(_ account: Account, now: Int64) -> Bool {
+        guard let until = account.lockedUntil else { return false }
+        return until > now
+    }
+
+    /// Starts a session after a correct password; resets the failure count and notes the login.
+    static func startSession(store: AccountStore, account: Account, path: [String], source: String,
+                             now: Int64, configuration: MasterConfiguration) throws -> AuthenticationStatus {
+        let started = try store.startSession(accountID: account.id, lifetime: Int64(configuration.sessionLifetime),
+                                             brokerPath: path, source: source, now: now)
+        try store.resetFailedAttempts(accountID: account.id)
+        try store.recordLogin(accountID: account.id, now: now)
+        let expires = configuration.idleLimit.map { min(started.expires, now + $0) } ?? started.expires
+        return AuthenticationStatus(username: account.name, kind: .user, master: true, session: started.id,
+                                    expires: expires, cookie: started.cookie)
+    }
+}
+
+/// The outcome of one check, with the precise reason for the audit log.
+enum CheckResult: Sendable {
+    case success(AuthenticationStatus, reason: String)
+    case failure(AuthenticationFailure)
+
+    static func success(_ status: AuthenticationStatus) -> CheckResult { .success(status, reason: "password") }
+
+    var outcome: String {
+        if case .success = self { return "success" }
+        return "failure"
+    }
+
+    var reason: String {
+        switch self {
+        case .success(_, let reason): reason
+        case .failure(let failure): failure.typeName
+        }
+    }
+
+    func get() throws -> AuthenticationStatus {
+        switch self {
+        case .success(let status, _): return status
+        case .failure(let failure): throw failure
+        }
+    }
+}
+
+extension MasterConfiguration {
+    /// The idle limit in seconds, or `nil` when it is off.
+    var idleLimit: Int64? { sessionIdleLimit > 0 ? Int64(sessionIdleLimit) : nil }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Every setting of `pbauth master`, with its default. `config/master.conf`
+/// lists the same keys; the README documents them.
+public struct MasterConfiguration: Sendable {
+    /// Where the PB portal listens.
+    public var listen = Endpoint(host: "127.0.0.1", port: 8787)
+    /// The SQLite database.
+    public var database = "pbauth.sqlite"
+    /// The server key; `nil` means the database's path plus `.key`.
+    public var keyFile: String?
+    /// Whether PB password logins are on (keeps an md5 verifier of each password).
+    public var pbPasswordLogin = false
+    /// How long a session's cookie is accepted after the login, in seconds.
+    public var sessionLifetime = 86_400
+    /// A session unused for this many seconds ends; 0 turns the idle limit off.
+    public var sessionIdleLimit = 0
+    /// Consecutive wrong secrets after which password attempts are locked out.
+    public var lockoutThreshold = 10
+    /// How long a lockout lasts, in seconds.
+    public var lockoutSeconds = 900
+    /// Whether `authenticate` (a password in clear) is accepted from non-loopback peers without TLS.
+    public var allowRemoteAuthenticate = false
+    /// Threads (each with its own SQLite connection) for cookie checks and other quick reads.
+    public var databaseThreads = 2
+    /// At most this many scrypt computations run at once, each on its own thread.
+    public var passwordThreads = 1
+    /// scrypt cost: log2 of N.
+    public var scryptLogN = 17
+    /// scrypt block size r.
+    public var scryptR = 8
+    /// scrypt parallelism p.
+    public var scryptP = 1
+    /// How often coalesced `last_seen` updates and audit records are written, in milliseconds.
+    public var flushIntervalMilliseconds = 1_000
+    /// How long a shutdown waits for calls in flight, in seconds.
+    public var shutdownGraceSeconds = 10
+    /// The log level: trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+
+    /// The configuration file keys, in the order `config/master.conf` lists them.
+    public static let keys: [String] = [
+        "listen", "database", "key_file", "pb_password_login", "session_lifetime", "session_idle_limit",
+        "lockout_threshold", "lockout_seconds", "allow_remote_authenticate", "database_threads",
+        "password_threads", "scrypt_ln", "scrypt_r", "scrypt_p", "flush_interval_ms",
+        "shutdown_grace", "log_level",
+    ]
+
+    /// The defaults.
+    public init() {}
+
+    /// Reads every setting from `settings`, falling back to the defaults.
+    public init(settings: Settings) throws {
+        let defaults = MasterConfiguration()
+        listen = try settings.endpoint("listen", default: defaults.listen) ?? defaults.listen
+        database = settings.string("database") ?? defaults.database
+        keyFile = settings.string("key_file")
+        pbPasswordLogin = try settings.boolean("pb_password_login", default: defaults.pbPasswordLogin)
+        sessionLifetime = try settings.integer("session_lifetime", default: defaults.sessionLifetime, range: 1...(366 * 86_400))
+        sessionIdleLimit = try settings.integer("session_idle_limit", default: defaults.sessionIdleLimit, range: 0...(366 * 86_400))
+        lockoutThreshold = try settings.integer("lockout_threshold", default: defaults.lockoutThreshold, range: 1...1_000_000)
+        lockoutSeconds = try settings.integer("lockout_seconds", default: defaults.lockoutSeconds, range: 1...(366 * 86_400))
+        allowRemoteAuthenticate = try settings.boolean("allow_remote_authenticate", default: defaults.allowRemoteAuthenticate)
+        databaseThreads = try settings.integer("database_threads", default: defaults.databaseThreads, range: 1...64)
+        passwordThreads = try settings.integer("password_threads", default: defaults.passwordThreads, range: 1...64)
+        scryptLogN = try settings.integer("scrypt_ln", default: defaults.scryptLogN, range: 1...30)
+        scryptR = try settings.integer("scrypt_r", default: defaults.scryptR, range: 1...64)
+        scryptP = try settings.integer("scrypt_p", default: defaults.scryptP, range: 1...64)
+        flushIntervalMilliseconds = try settings.integer("flush_interval_ms", default: defaults.flushIntervalMilliseconds, range: 10...60_000)
+        shutdownGraceSeconds = try settings.integer("shutdown_grace", default: defaults.shutdownGraceSeconds, range: 0...3_600)
+        logLevel = settings.string("log_level") ?? defaults.logLevel
+    }
+
+    /// The key file in force: the setting, or the database's path plus `.key`.
+    public var resolvedKeyFile: String { keyFile ?? database + ".key" }
+}

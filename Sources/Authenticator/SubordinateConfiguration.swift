@@ -1,0 +1,50 @@
+import Foundation
+
+/// Every setting of `pbauth subordinate`, with its default. `config/subordinate.conf`
+/// lists the same keys; the README documents them.
+public struct SubordinateConfiguration: Sendable {
+    /// Where this broker's PB portal listens.
+    public var listen = Endpoint(host: "127.0.0.1", port: 8788)
+    /// The upstream broker (the master or another subordinate). Required.
+    public var upstream: Endpoint?
+    /// This broker's principal name at its upstream. Required.
+    public var broker: String?
+    /// The file holding the principal's token (one line). Required.
+    public var tokenFile: String?
+    /// The longest `via` path this broker forwards.
+    public var hopLimit = 8
+    /// The longest wait between two reconnection attempts, in milliseconds.
+    public var reconnectMaxDelayMilliseconds = 5_000
+    /// How long one call to the upstream may take, in milliseconds.
+    public var upstreamTimeoutMilliseconds = 10_000
+    /// How long a shutdown waits for calls in flight, in seconds.
+    public var shutdownGraceSeconds = 10
+    /// The log level: trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+
+    /// The configuration file keys, in the order `config/subordinate.conf` lists them.
+    public static let keys: [String] = [
+        "listen", "upstream", "broker", "token_file", "hop_limit", "reconnect_max_delay_ms",
+        "upstream_timeout_ms", "shutdown_grace", "log_level",
+    ]
+
+    /// The defaults (no upstream yet).
+    public init() {}
+
+    /// Reads every setting from `settings`, falling back to the defaults; refuses a missing upstream, broker or token file.
+    public init(settings: Settings) throws {
+        let defaults = SubordinateConfiguration()
+        listen = try settings.endpoint("listen", default: defaults.listen) ?? defaults.listen
+        upstream = try settings.endpoint("upstream", default: nil)
+        broker = settings.string("broker")
+        tokenFile = settings.string("token_file")
+        hopLimit = try settings.integer("hop_limit", default: defaults.hopLimit, range: 1...64)
+        reconnectMaxDelayMilliseconds = try settings.integer("reconnect_max_delay_ms", default: defaults.reconnectMaxDelayMilliseconds, range: 10...600_000)
+        upstreamTimeoutMilliseconds = try settings.integer("upstream_timeout_ms", default: defaults.upstreamTimeoutMilliseconds, range: 10...600_000)
+        shutdownGraceSeconds = try settings.integer("shutdown_grace", default: defaults.shutdownGraceSeconds, range: 0...3_600)
+        logLevel = settings.string("log_level") ?? defaults.logLevel
+        guard upstream != nil else { throw ConfigurationError.missing(key: "upstream", hint: "--upstream HOST:PORT") }
+        guard broker != nil else { throw ConfigurationError.missing(key: "broker", hint: "--broker NAME") }
+        guard tokenFile != nil else { throw ConfigurationError.missing(key: "token_file", hint: "--token-file FILE") }
+    }
+}

@@ -1,0 +1,49 @@
+import Banana
+import PerspectiveBroker
+
+/// What a user gets from a login at any broker (protocol.md section 3).
+final class UserAvatar: PBReferenceable {
+    private let status: AuthenticationStatus
+    private let checker: any Checker
+    private let loggedOut = LockedState(false)
+
+    init(status: AuthenticationStatus, checker: any Checker) {
+        self.status = status
+        self.checker = checker
+    }
+
+    var isAvatar: Bool { true }
+
+    func remoteMessage(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
+        let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
+        switch method {
+        case "whoami":
+            try arguments.expect(0...0)
+            return status.withoutCookie.jellyValue
+        case "authentication_cookie":
+            try arguments.expect(0...0)
+            guard status.master, let cookie = status.cookie else {
+                throw AuthenticationFailure.noAuthenticationCookie.jellyFailure
+            }
+            return .string(cookie)
+        case "logout":
+            try arguments.expect(0...0)
+            let first = loggedOut.withLock { done in
+                defer { done = true }
+                return !done
+            }
+            if first {
+                do {
+                    try await checker.revokeSession(username: status.username, session: status.session)
+                } catch {
+                    // Allow a retry when the revocation did not reach the master.
+                    loggedOut.withLock { $0 = false }
+                    throw (error as? AuthenticationFailure)?.jellyFailure ?? error
+                }
+            }
+            return .none
+        default:
+            throw PBCallError.noSuchMethod(method)
+        }
+    }
+}

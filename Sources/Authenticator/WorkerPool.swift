@@ -1,0 +1,123 @@
+import Foundation
+
+/// A fixed set of threads, each owning one `Resource` (an `AccountStore`
+/// connection) that no other thread touches. Blocking work (SQLite, scrypt)
+/// runs here so that it never blocks an event loop; the number of threads caps
+/// how much of that work runs at once.
+final class WorkerPool<Resource>: @unchecked Sendable {
+    // Guarded by `condition`.
+    private var jobs: [(Resource) -> Void] = []
+    private var stopping = false
+    private var running = 0
+    private let condition = NSCondition()
+    private let name: String
+
+    /// Starts `count` threads; each calls `makeResource` once on its own thread.
+    /// Throws the first error a thread met while making its resource.
+    init(name: String, count: Int, makeResource: @escaping @Sendable () throws -> Resource, close: @escaping @Sendable (Resource) -> Void) throws {
+        self.name = name
+        let startup = StartupGate(count: count)
+        for index in 0..<count {
+            let thread = Thread { [self] in
+                let resource: Resource
+                do {
+                    resource = try makeResource()
+                } catch {
+                    startup.report(error)
+                    return
+                }
+                self.condition.lock()
+                self.running += 1
+                self.condition.unlock()
+                startup.report(nil)
+                self.serve(resource)
+                close(resource)
+                self.condition.lock()
+                self.running -= 1
+                self.condition.broadcast()
+                self.condition.unlock()
+            }
+            thread.name = "\(name)-\(index)"
+            thread.start()
+        }
+        if let error = startup.wait() {
+            shutdown()
+            throw error
+        }
+    }
+
+    private func serve(_ resource: Resource) {
+        condition.lock()
+        while true {
+            while jobs.isEmpty && !stopping { condition.wait() }
+            if jobs.isEmpty && stopping { break }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job(resource)
+            condition.lock()
+        }
+        condition.unlock()
+    }
+
+    /// Runs `body` on one of the pool's threads with that thread's resource.
+    func run<Result: Sendable>(_ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
+            condition.lock()
+            guard !stopping else {
+                condition.unlock()
+                continuation.resume(throwing: WorkerPoolError.stopped(name))
+                return
+            }
+            jobs.append { resource in
+                continuation.resume(with: Swift.Result { try body(resource) })
+            }
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Finishes the jobs already queued, then stops the threads and closes their resources; waits for that.
+    func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while running > 0 { condition.wait() }
+        condition.unlock()
+    }
+}
+
+/// Why work could not be run.
+enum WorkerPoolError: Error, CustomStringConvertible {
+    /// The pool is shutting down.
+    case stopped(String)
+
+    var description: String {
+        switch self {
+        case .stopped(let name): "the \(name) threads are shutting down"
+        }
+    }
+}
+
+/// Waits until every thread of a new pool has made its resource (or failed to).
+private final class StartupGate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var remaining: Int
+    private var firstError: Error?
+
+    init(count: Int) { remaining = count }
+
+    func report(_ error: Error?) {
+        condition.lock()
+        if firstError == nil { firstError = error }
+        remaining -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait() -> Error? {
+        condition.lock()
+        defer { condition.unlock() }
+        while remaining > 0 { condition.wait() }
+        return firstError
+    }
+}

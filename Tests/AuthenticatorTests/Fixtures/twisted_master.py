@@ -1,0 +1,60 @@
+"""A small stock Twisted master that keeps the broker side of the pbauth contract.
+
+Usage: twisted_master.py BROKER_NAME TOKEN USERNAME COOKIE
+One broker principal logs in with its token; authenticate_account checks PB's
+challenge-response against one user's cookie. Prints its port alone on the first
+line of standard output, then one line `via <json>` per authenticate_account call.
+"""
+import hashlib
+import json
+import sys
+import time
+
+import pbauth
+from twisted.cred import checkers, portal
+from twisted.internet import reactor
+from twisted.spread import pb
+from zope.interface import implementer
+
+
+class Broker(pb.Avatar):
+    def __init__(self, username, cookie):
+        self.username = username
+        self.cookie = cookie
+
+    def perspective_authenticate_account(self, username, challenge, response, via=None):
+        print("via " + json.dumps(via), flush=True)
+        if username != self.username:
+            raise pbauth.NoSuchAccount()
+        expected = hashlib.md5(hashlib.md5(self.cookie).digest() + challenge).digest()
+        if response != expected:
+            raise pbauth.AuthenticationCookieMismatch()
+        return {"username": username, "kind": "user", "master": False, "session": "s-1",
+                "expires": int(time.time()) + 3600}
+
+    def perspective_get_account(self, username):
+        if username != self.username:
+            raise pbauth.NoSuchAccount()
+        return {"username": username, "disabled": False, "created": 1, "last_login": None}
+
+
+@implementer(portal.IRealm)
+class Realm:
+    def __init__(self, username, cookie):
+        self.username = username
+        self.cookie = cookie
+
+    def requestAvatar(self, avatar_id, mind, *interfaces):
+        return pb.IPerspective, Broker(self.username, self.cookie), lambda: None
+
+
+def main(broker, token, username, cookie):
+    checker = checkers.InMemoryUsernamePasswordDatabaseDontUse(**{broker: token.encode()})
+    the_portal = portal.Portal(Realm(username, cookie.encode()), [checker])
+    port = reactor.listenTCP(0, pb.PBServerFactory(the_portal), interface="127.0.0.1")
+    print(port.getHost().port, flush=True)
+    reactor.run()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,5 +1,0 @@
-import Testing
-
-@Test func authenticatorTestsBuilds() {
-    #expect(Bool(true))
-}
