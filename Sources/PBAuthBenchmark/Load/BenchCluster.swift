@@ -1,0 +1,129 @@
+import Foundation
+
+/// The brokers a load run uses: its own master and subordinate on loopback
+/// (started from the `pbauth` binary beside this one, over a fresh database with
+/// the default scrypt parameters), or running ones named on the command line.
+final class BenchCluster {
+    private(set) var masterPort = 0
+    private(set) var subordinatePort: Int?
+    private(set) var masterPID: Int32?
+    let passwordThreads = 1
+    private var processes: [Process] = []
+    private var folder: String?
+    private let user: String
+    private let password: String
+    private let broker: String
+    private var token = ""
+
+    init(options: LoadBenchmark.Options) throws {
+        user = options.user
+        password = options.password
+        broker = options.broker
+        if let master = options.master {
+            guard let endpoint = Self.port(of: master), let token = options.token else {
+                throw BenchError.setupFailed("--master HOST:PORT needs --token (and --user, --password, --broker when not the defaults)")
+            }
+            masterPort = endpoint
+            subordinatePort = options.subordinate.flatMap(Self.port(of:))
+            self.token = token
+            return
+        }
+        try startOwn()
+    }
+
+    private static func port(of endpoint: String) -> Int? {
+        endpoint.split(separator: ":").last.flatMap { Int($0) }
+    }
+
+    private var pbauth: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("pbauth").path
+    }
+
+    private func startOwn() throws {
+        let folder = NSTemporaryDirectory() + "pbauth-bench-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        self.folder = folder
+        let database = folder + "/bench.sqlite"
+        _ = try admin(["migrate", "--database", database])
+        _ = try admin(["account", "add", user, "--database", database, "--password-stdin"], input: password + "\n")
+        token = try admin(["account", "add", broker, "--broker", "--database", database]).split(separator: "\n").last.map(String.init) ?? ""
+        let edgeToken = try admin(["account", "add", "bench-edge", "--broker", "--database", database]).split(separator: "\n").last.map(String.init) ?? ""
+        let tokenFile = folder + "/edge.token"
+        try Data((edgeToken + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
+
+        let master = try start(["master", "--database", database, "--listen", "127.0.0.1:0",
+                                "--set", "password_threads=\(passwordThreads)"], log: folder + "/master.log")
+        masterPID = master.processIdentifier
+        masterPort = try waitForPort(log: folder + "/master.log", role: "master")
+        _ = try start(["subordinate", "--upstream", "127.0.0.1:\(masterPort)", "--broker", "bench-edge",
+                       "--token-file", tokenFile, "--listen", "127.0.0.1:0"], log: folder + "/edge.log")
+        subordinatePort = try waitForPort(log: folder + "/edge.log", role: "subordinate")
+        try waitFor(log: folder + "/edge.log", text: "upstream connected")
+    }
+
+    func plan(for scenario: LoadPlan.Scenario) -> LoadPlan {
+        LoadPlan(scenario: scenario, masterPort: masterPort, subordinatePort: subordinatePort,
+                 user: user, password: password, broker: broker, token: token)
+    }
+
+    func masterCPUSeconds() -> Double? { masterPID.flatMap { ProcessProbe.cpuSeconds(pid: $0) } }
+
+    func stop() {
+        for process in processes where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        if let folder { try? FileManager.default.removeItem(atPath: folder) }
+    }
+
+    // MARK: Processes
+
+    private func admin(_ arguments: [String], input: String? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: pbauth)
+        process.arguments = arguments
+        let output = Pipe(), stdin = Pipe()
+        process.standardOutput = output
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try? stdin.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError.setupFailed("pbauth \(arguments.prefix(2).joined(separator: " ")) failed") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Starts a daemon whose standard error goes to `log` (a pipe nobody drains would stall it).
+    private func start(_ arguments: [String], log: String) throws -> Process {
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: pbauth)
+        process.arguments = arguments
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        processes.append(process)
+        return process
+    }
+
+    private func waitFor(log: String, text: String) throws {
+        for _ in 0..<600 {
+            if let contents = try? String(contentsOfFile: log, encoding: .utf8), contents.contains(text) { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw BenchError.setupFailed("'\(text)' never appeared in \(log)")
+    }
+
+    private func waitForPort(log: String, role: String) throws -> Int {
+        try waitFor(log: log, text: "pbauth \(role) listening on")
+        let contents = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard let line = contents.split(separator: "\n").first(where: { $0.contains("listening on") }),
+              let range = line.range(of: #"127\.0\.0\.1:\d+"#, options: .regularExpression),
+              let port = Int(line[range].split(separator: ":").last ?? "") else {
+            throw BenchError.setupFailed("no port in \(log)")
+        }
+        return port
+    }
+}

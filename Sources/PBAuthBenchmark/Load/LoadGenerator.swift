@@ -1,0 +1,217 @@
+import Banana
+import Crypto
+import Foundation
+import NIOCore
+import NIOPosix
+import PerspectiveBroker
+
+/// The load-generating process: connects to running brokers and drives one
+/// scenario for a fixed time, then prints one JSON report on standard output.
+enum LoadGenerator {
+    static let group = MultiThreadedEventLoopGroup.singleton
+
+    static func run(plan: LoadPlan) async throws {
+        raiseOpenFileLimit()
+        let report: GeneratorReport
+        switch plan.scenario {
+        case .check: report = try await measure(plan) { deadline, samples in try await checkLoad(plan, until: deadline, into: samples) }
+        case .login: report = try await measure(plan) { deadline, samples in try await loginLoad(plan, until: deadline, into: samples) }
+        case .password: report = try await measure(plan) { deadline, samples in try await passwordLoad(plan, until: deadline, into: samples) }
+        case .mixed: report = try await mixed(plan)
+        case .idle: report = try await idle(plan)
+        }
+        let json = try JSONEncoder().encode(report)
+        print(String(decoding: json, as: UTF8.self))
+    }
+
+    /// Runs `load` through a warm-up and then for the measured duration.
+    private static func measure(_ plan: LoadPlan, _ load: @escaping @Sendable (Double, SampleSink) async throws -> Void) async throws -> GeneratorReport {
+        let warm = SampleSink()
+        try await load(monotonicSeconds() + plan.warmupSeconds, warm)
+        let sink = SampleSink()
+        let cpuStart = processCPUSeconds(), start = monotonicSeconds()
+        try await load(start + plan.durationSeconds, sink)
+        let wall = monotonicSeconds() - start
+        return GeneratorReport(scenario: plan.scenario.rawValue, primary: sink.samples.summary(duration: wall),
+                               secondary: nil, generatorCores: (processCPUSeconds() - cpuStart) / wall, durationSeconds: wall)
+    }
+
+    // MARK: Scenarios
+
+    /// Cookies for the bench user, from password logins at the master.
+    static func cookies(_ plan: LoadPlan) async throws -> [String] {
+        let connection = try await PBClientConnection.connect(host: plan.masterHost, port: plan.masterPort, group: group)
+        defer { Task { await connection.close() } }
+        var cookies: [String] = []
+        for _ in 0..<plan.cookies {
+            let status = try await connection.root.callRemote("authenticate", .string(plan.user), .string(plan.password))
+            guard let cookie = status.dictionaryValue?["cookie"]?.stringValue else { throw BenchError.unexpectedAnswer("authenticate") }
+            cookies.append(cookie)
+        }
+        return cookies
+    }
+
+    /// `check`: broker connections at the master, each with `inFlight` authenticate_account calls outstanding.
+    static func checkLoad(_ plan: LoadPlan, until deadline: Double, into sink: SampleSink) async throws {
+        let cookies = try await cookies(plan)
+        let verifiers = cookies.map { Array(Insecure.MD5.hash(data: Array($0.utf8))) }
+        var brokers: [(PBClientConnection, PBRemoteReference)] = []
+        for _ in 0..<plan.connections {
+            let connection = try await PBClientConnection.connect(host: plan.masterHost, port: plan.masterPort, group: group)
+            brokers.append((connection, try await connection.login(username: Array(plan.broker.utf8), secret: Array(plan.token.utf8))))
+        }
+        let user = JellyValue.string(plan.user)
+        await withTaskGroup(of: LatencySamples.self) { tasks in
+            for (index, (_, broker)) in brokers.enumerated() {
+                for lane in 0..<plan.inFlight {
+                    let verifier = verifiers[(index + lane) % verifiers.count]
+                    tasks.addTask {
+                        var samples = LatencySamples()
+                        while monotonicSeconds() < deadline {
+                            let challenge = PBLoginChallenge.makeChallenge()
+                            let response = PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)
+                            let started = monotonicSeconds()
+                            do {
+                                _ = try await broker.callRemote("authenticate_account", arguments: [user, .bytes(challenge), .bytes(response)], keywords: [:])
+                                samples.add(monotonicSeconds() - started)
+                            } catch {
+                                samples.addError()
+                            }
+                        }
+                        return samples
+                    }
+                }
+            }
+            for await samples in tasks { sink.merge(samples) }
+        }
+        for (connection, _) in brokers { await connection.close() }
+    }
+
+    /// `login`: clients doing a full cookie login at the subordinate, in a loop.
+    static func loginLoad(_ plan: LoadPlan, until deadline: Double, into sink: SampleSink) async throws {
+        guard let port = plan.subordinatePort else { throw BenchError.missing("a subordinate") }
+        let cookies = try await cookies(plan)
+        await withTaskGroup(of: LatencySamples.self) { tasks in
+            for client in 0..<plan.clients {
+                let cookie = Array(cookies[client % cookies.count].utf8)
+                tasks.addTask {
+                    var samples = LatencySamples()
+                    while monotonicSeconds() < deadline {
+                        let started = monotonicSeconds()
+                        do {
+                            let connection = try await PBClientConnection.connect(host: plan.masterHost, port: port, group: group)
+                            let avatar = try await connection.login(username: Array(plan.user.utf8), secret: cookie)
+                            _ = try await avatar.callRemote("whoami")
+                            await connection.close()
+                            samples.add(monotonicSeconds() - started)
+                        } catch {
+                            samples.addError()
+                        }
+                    }
+                    return samples
+                }
+            }
+            for await samples in tasks { sink.merge(samples) }
+        }
+    }
+
+    /// `password`: clients calling `authenticate` at the master as fast as answers come.
+    static func passwordLoad(_ plan: LoadPlan, until deadline: Double, into sink: SampleSink) async throws {
+        var roots: [PBClientConnection] = []
+        for _ in 0..<plan.clients {
+            roots.append(try await PBClientConnection.connect(host: plan.masterHost, port: plan.masterPort, group: group))
+        }
+        await withTaskGroup(of: LatencySamples.self) { tasks in
+            for connection in roots {
+                tasks.addTask {
+                    var samples = LatencySamples()
+                    while monotonicSeconds() < deadline {
+                        let started = monotonicSeconds()
+                        do {
+                            _ = try await connection.root.callRemote("authenticate", .string(plan.user), .string(plan.password))
+                            samples.add(monotonicSeconds() - started)
+                        } catch {
+                            samples.addError()
+                        }
+                    }
+                    return samples
+                }
+            }
+            for await samples in tasks { sink.merge(samples) }
+        }
+        for connection in roots { await connection.close() }
+    }
+
+    /// `mixed`: `check` and `password` at once; the primary figures are the checks'.
+    static func mixed(_ plan: LoadPlan) async throws -> GeneratorReport {
+        var passwordPlan = plan
+        passwordPlan.clients = max(1, plan.clients / 8)
+        let checks = SampleSink(), passwords = SampleSink()
+        let cpuStart = processCPUSeconds(), start = monotonicSeconds()
+        let deadline = start + plan.warmupSeconds + plan.durationSeconds
+        async let passwordRun: Void = passwordLoad(passwordPlan, until: deadline, into: passwords)
+        // Let the password load reach full speed before measuring checks.
+        try await Task.sleep(for: .seconds(plan.warmupSeconds))
+        let checkStart = monotonicSeconds()
+        try await checkLoad(plan, until: deadline, into: checks)
+        try await passwordRun
+        let wall = monotonicSeconds() - start
+        return GeneratorReport(scenario: "mixed", primary: checks.samples.summary(duration: monotonicSeconds() - checkStart),
+                               secondary: passwords.samples.summary(duration: wall),
+                               generatorCores: (processCPUSeconds() - cpuStart) / wall, durationSeconds: wall)
+    }
+
+    /// `idle`: `clients` logged-in connections held open until standard input closes.
+    static func idle(_ plan: LoadPlan) async throws -> GeneratorReport {
+        let cookies = try await cookies(plan)
+        var held: [(PBClientConnection, PBRemoteReference)] = []
+        var samples = LatencySamples()
+        let start = monotonicSeconds()
+        for index in 0..<plan.clients {
+            let began = monotonicSeconds()
+            let connection = try await PBClientConnection.connect(host: plan.masterHost, port: plan.masterPort, group: group)
+            held.append((connection, try await connection.login(username: Array(plan.user.utf8), secret: Array(cookies[index % cookies.count].utf8))))
+            samples.add(monotonicSeconds() - began)
+        }
+        let wall = monotonicSeconds() - start
+        print("READY \(held.count)")
+        fflush(stdout)
+        _ = readLine()  // the orchestrator has sampled the master's memory
+        for (connection, _) in held { await connection.close() }
+        return GeneratorReport(scenario: "idle", primary: samples.summary(duration: wall), secondary: nil,
+                               generatorCores: 0, durationSeconds: wall)
+    }
+}
+
+/// Collects the samples of many tasks.
+final class SampleSink: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected = LatencySamples()
+
+    func merge(_ samples: LatencySamples) {
+        lock.lock()
+        collected.merge(samples)
+        lock.unlock()
+    }
+
+    var samples: LatencySamples {
+        lock.lock()
+        defer { lock.unlock() }
+        return collected
+    }
+}
+
+/// Why a benchmark could not run.
+enum BenchError: Error, CustomStringConvertible {
+    case unexpectedAnswer(String)
+    case missing(String)
+    case setupFailed(String)
+
+    var description: String {
+        switch self {
+        case .unexpectedAnswer(let method): "unexpected answer to \(method)"
+        case .missing(let what): "this scenario needs \(what)"
+        case .setupFailed(let detail): "setup failed: \(detail)"
+        }
+    }
+}
