@@ -39,6 +39,7 @@ struct MasterCommand: AsyncParsableCommand {
         let settings = try daemon.settings(known: MasterConfiguration.keys, defaultFile: "config/master.conf", flags: flags)
         let configuration = try MasterConfiguration(settings: settings)
         let logger = try bootstrapLogging(level: configuration.logLevel)
+        raiseOpenFileLimit()
         let service = MasterService(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)],

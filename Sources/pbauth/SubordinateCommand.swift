@@ -41,6 +41,7 @@ struct SubordinateCommand: AsyncParsableCommand {
         let settings = try daemon.settings(known: SubordinateConfiguration.keys, defaultFile: "config/subordinate.conf", flags: flags)
         let configuration = try SubordinateConfiguration(settings: settings)
         let logger = try bootstrapLogging(level: configuration.logLevel)
+        raiseOpenFileLimit()
         let service = SubordinateService(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)],
