@@ -16,6 +16,13 @@ import TestSupport
         }
     }
 
+    @Test func aNewDatabaseFileIsReadableByItsOwnerOnly() throws {
+        try withFreshStore { _, folder throws in
+            let attributes = try FileManager.default.attributesOfItem(atPath: folder.file("pbauth.sqlite"))
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        }
+    }
+
     @Test func concurrentFirstUsesAgreeOnOneKey() throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

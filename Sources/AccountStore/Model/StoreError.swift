@@ -9,6 +9,8 @@ import Darwin
 public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// There is no database file at the path.
     case noDatabase(String)
+    /// The database file cannot be created.
+    case cannotCreateDatabase(String, errno: Int32)
     /// The file is not a pbauth database.
     case notAPBAuthDatabase(String)
     /// Migrations of this build are not applied yet.
@@ -50,6 +52,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         switch self {
         case .noDatabase(let path):
             return "no database at \(path); create it with `pbauth migrate --database \(path)`"
+        case .cannotCreateDatabase(let path, let code):
+            return "cannot create the database \(path): \(String(cString: strerror(code)))"
         case .notAPBAuthDatabase(let path):
             return "\(path) is not a pbauth database"
         case .pendingMigrations(let path, let names):

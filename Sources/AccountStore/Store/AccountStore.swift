@@ -66,6 +66,7 @@ public final class AccountStore {
         databasePath: String, source: MigrationSource, configuration: StoreConfiguration = .init(), actor: String?
     ) throws -> [String] {
         let migrations = try source.load()
+        try createPrivateFileIfMissing(databasePath)
         let database = try openPBAuthDatabase(path: databasePath, create: true, configuration: configuration)
         defer { database.close() }
         let runner = MigrationRunner(database: database, migrations: migrations, now: currentTime)
@@ -99,6 +100,19 @@ public final class AccountStore {
     }
 
     // MARK: Opening
+
+    /// Creates an empty database file readable by its owner only (it holds
+    /// password hashes); SQLite gives its -wal and -shm files the same mode.
+    /// An existing file is left alone; losing a creation race to another process is fine.
+    private static func createPrivateFileIfMissing(_ path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            Glibc.close(descriptor)
+        } else if errno != EEXIST {
+            throw StoreError.cannotCreateDatabase(path, errno: errno)
+        }
+    }
 
     static func currentTime() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
