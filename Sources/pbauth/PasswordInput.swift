@@ -42,13 +42,14 @@ enum PasswordInput {
     }
 
     /// Prompts on standard error and reads a line from the terminal with echo off.
+    /// Echo goes off before the prompt appears, so nothing typed after it is shown.
     private static func prompt(_ text: String) throws -> [UInt8] {
-        FileHandle.standardError.write(Data(text.utf8))
         var saved = termios()
         guard tcgetattr(STDIN_FILENO, &saved) == 0 else { throw AdminFailure("cannot read the terminal's settings") }
         var silent = saved
         silent.c_lflag &= ~tcflag_t(ECHO)
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+        guard tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent) == 0 else { throw AdminFailure("cannot turn off the terminal's echo") }
+        FileHandle.standardError.write(Data(text.utf8))
         defer {
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
             FileHandle.standardError.write(Data("\n".utf8))
