@@ -122,6 +122,17 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: db))
     }
 
+    @Test func aFileThatCommitsByItselfIsNotRecorded() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let dir = try makeMigrationFolder(folder, files: ["0001_create_a.sql": "CREATE TABLE a (x INTEGER);\nCOMMIT;\n"])
+        let db = folder.file("m.sqlite")
+        #expect(throws: MigrationError.endsItsOwnTransaction("0001_create_a.sql")) {
+            try AccountStore.migrate(databasePath: db, source: .folder(dir), actor: nil)
+        }
+        #expect(try integer("SELECT count(*) FROM schema_migrations", in: db) == 0)
+    }
+
     @Test func twoFilesWithOneNumberAreRefused() throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

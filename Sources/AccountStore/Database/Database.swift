@@ -122,6 +122,12 @@ final class Database {
         return try row(statement)
     }
 
+    /// Whether SQLite has a transaction open on this connection (false once a
+    /// statement such as COMMIT ended it behind `writeTransaction`'s back).
+    var isInsideTransaction: Bool {
+        connection.map { sqlite3_get_autocommit($0) == 0 } ?? false
+    }
+
     /// The rowid of the last row inserted on this connection.
     var lastInsertRowID: Int64 {
         connection.map { sqlite3_last_insert_rowid($0) } ?? 0

@@ -5,6 +5,8 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable, Equatable 
     case changedFile(String)
     /// A migration failed part-way and was rolled back as a whole.
     case failed(name: String, sqliteMessage: String)
+    /// A migration ended the transaction it runs in (COMMIT, ROLLBACK or END).
+    case endsItsOwnTransaction(String)
     /// The database records migrations this build does not have.
     case databaseNewer(unknown: [String])
     /// A file in the migrations folder does not match `NNNN_what_it_does.sql`.
@@ -24,6 +26,8 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable, Equatable 
             return "migration \(name) was changed after it was applied; restore the original file and add a new migration instead"
         case .failed(let name, let message):
             return "migration \(name) failed and was rolled back (earlier migrations stay applied): \(message)"
+        case .endsItsOwnTransaction(let name):
+            return "migration \(name) ends its own transaction (COMMIT, ROLLBACK or END) and was not recorded; check the database, then remove those statements: each file already runs in a transaction of its own"
         case .databaseNewer(let unknown):
             return "the database is newer than this pbauth: it has migrations this build does not know (\(unknown.joined(separator: ", "))); use a newer pbauth"
         case .misnamedFile(let name):

@@ -48,6 +48,11 @@ struct MigrationRunner {
                 } catch let error as DatabaseError {
                     throw MigrationError.failed(name: migration.name, sqliteMessage: error.message)
                 }
+                guard database.isInsideTransaction else {
+                    // The file ran its own COMMIT or ROLLBACK: what it did before that
+                    // cannot be undone here, so say so rather than record it as applied.
+                    throw MigrationError.endsItsOwnTransaction(migration.name)
+                }
                 try database.run(
                     "INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?1, ?2, ?3)",
                     .text(migration.name), .text(migration.checksum), .integer(now()))
