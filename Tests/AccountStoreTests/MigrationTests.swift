@@ -211,9 +211,11 @@ import TestSupport
         }
     }
 
-    @Test func theEmbeddedMigrationsAreWellNamed() throws {
-        let migrations = try MigrationSource.embedded.load()
-        #expect(migrations.first?.name == "0001_initial_schema.sql")
+    @Test func theEmbeddedMigrationsAreTheMigrationsFolder() throws {
+        let embedded = try MigrationSource.embedded.load()
+        let onDisk = try MigrationSource.folder(BuiltProducts.packageRoot + "/Migrations").load()
+        #expect(embedded.first?.name == "0001_initial_schema.sql")
+        #expect(embedded == onDisk)
     }
 }
 
