@@ -4,6 +4,17 @@ import ArgumentParser
 struct PBAuthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pbauth",
-        abstract: "Central authentication for Perspective Broker brokers."
+        abstract: "Central authentication for Perspective Broker brokers.",
+        discussion: """
+            The database defaults to $PBAUTH_DATABASE, else pbauth.sqlite in the current \
+            directory; its server key to the database path plus .key.
+            """,
+        // The daemons (`master`, `subordinate`) join this list in their own files.
+        subcommands: [
+            MigrateCommand.self,
+            AccountCommand.self,
+            SessionCommand.self,
+            AuditCommand.self,
+        ]
     )
 }

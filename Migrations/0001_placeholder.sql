@@ -1,2 +1,0 @@
--- replaced by the schema
-SELECT 1;

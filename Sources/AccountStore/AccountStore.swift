@@ -1,1 +1,0 @@
-// AccountStore module: see the files beside this one.

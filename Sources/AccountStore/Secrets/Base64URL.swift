@@ -1,0 +1,41 @@
+import Foundation
+
+/// Base64 encodings used by pbauth's secrets.
+enum Base64Text {
+    /// base64url without padding (RFC 4648 section 5): cookies and tokens.
+    static func url<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Standard base64 without padding, as PHC strings use it.
+    static func phc<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Decodes standard base64 with or without padding; nil when malformed.
+    static func decodePHC(_ text: Substring) -> [UInt8]? {
+        var padded = String(text)
+        while padded.utf8.count % 4 != 0 { padded += "=" }
+        return Data(base64Encoded: padded).map { Array($0) }
+    }
+}
+
+/// Lowercase hex of bytes.
+func hexString<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// `count` bytes from the system's cryptographic random generator.
+func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+}

@@ -1,0 +1,29 @@
+/// The append-only audit log (the schema refuses UPDATE and DELETE on it).
+extension AccountStore {
+    /// Appends an entry.
+    public func appendAudit(_ entry: AuditEntry) throws {
+        try database.writeTransaction { try Self.appendAudit(entry, to: database) }
+    }
+
+    static func appendAudit(_ entry: AuditEntry, to database: Database) throws {
+        try database.run(
+            "INSERT INTO audit_log (time, actor, action, account, outcome, reason, broker_path, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            .integer(entry.time), .text(entry.actor), .text(entry.action), .text(entry.account), .text(entry.outcome),
+            .text(entry.reason), .text(entry.brokerPath.joined(separator: "\u{1F}")), .text(entry.source))
+    }
+
+    /// The entries in the order they were written; with `limit`, only the latest `limit`.
+    public func auditEntries(limit: Int? = nil) throws -> [AuditEntry] {
+        let entries = try database.query(
+            "SELECT time, actor, action, account, outcome, reason, broker_path, source FROM audit_log ORDER BY id DESC LIMIT ?1",
+            .integer(Int64(limit ?? -1))) { row in
+            let path = row.text(6)
+            return AuditEntry(
+                time: row.int64(0), actor: row.text(1), action: row.text(2), account: row.optionalText(3),
+                outcome: row.text(4), reason: row.optionalText(5),
+                brokerPath: path.isEmpty ? [] : path.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init),
+                source: row.text(7))
+        }
+        return entries.reversed()
+    }
+}

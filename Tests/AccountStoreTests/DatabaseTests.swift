@@ -1,0 +1,91 @@
+@testable import AccountStore
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct DatabaseTests {
+    @Test func aWriteTransactionRollsBackAsAUnit() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let database = try Database(path: folder.file("t.sqlite"), create: true, busyTimeoutMilliseconds: 1_000)
+        defer { database.close() }
+        try database.execute("CREATE TABLE t (x INTEGER NOT NULL)")
+        struct Planned: Error {}
+        #expect(throws: Planned.self) {
+            try database.writeTransaction {
+                try database.run("INSERT INTO t (x) VALUES (?1)", .integer(1))
+                try database.run("INSERT INTO t (x) VALUES (?1)", .integer(2))
+                throw Planned()
+            }
+        }
+        #expect(try database.queryFirst("SELECT count(*) FROM t") { $0.int64(0) } == 0)
+        try database.writeTransaction {
+            try database.run("INSERT INTO t (x) VALUES (?1)", .integer(3))
+        }
+        #expect(try database.query("SELECT x FROM t") { $0.int64(0) } == [3])
+    }
+
+    @Test func statementsAreReusedAndReset() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let database = try Database(path: folder.file("t.sqlite"), create: true, busyTimeoutMilliseconds: 1_000)
+        defer { database.close() }
+        try database.execute("CREATE TABLE t (x INTEGER)")
+        let first = try database.statement("SELECT x FROM t WHERE x = ?1")
+        let second = try database.statement("SELECT x FROM t WHERE x = ?1")
+        #expect(first === second)
+        for value in 0..<5 { try database.run("INSERT INTO t (x) VALUES (?1)", .integer(Int64(value))) }
+        for value in 0..<5 {
+            #expect(try database.queryFirst("SELECT x FROM t WHERE x = ?1", .integer(Int64(value))) { $0.int64(0) } == Int64(value))
+        }
+    }
+
+    @Test func errorsCarryCodeMessageAndSQLButNoBoundValue() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let database = try Database(path: folder.file("t.sqlite"), create: true, busyTimeoutMilliseconds: 1_000)
+        defer { database.close() }
+        try database.execute("CREATE TABLE t (x TEXT UNIQUE)")
+        try database.run("INSERT INTO t (x) VALUES (?1)", .text("hunter2-secret"))
+        do {
+            try database.run("INSERT INTO t (x) VALUES (?1)", .text("hunter2-secret"))
+            Issue.record("a duplicate was accepted")
+        } catch let error as DatabaseError {
+            #expect(error.isUniqueConstraint)
+            #expect(error.primaryCode == 19)
+            #expect(error.sql == "INSERT INTO t (x) VALUES (?1)")
+            #expect(error.message.contains("UNIQUE"))
+            #expect(!"\(error)".contains("hunter2"))
+        }
+    }
+
+    @Test func pbauthDatabasesUseWALAndFullSync() throws {
+        try withFreshStore { store, folder throws in
+            #expect(try store.database.queryFirst("PRAGMA journal_mode") { $0.text(0) } == "wal")
+            #expect(try store.database.queryFirst("PRAGMA synchronous") { $0.int64(0) } == 2)
+            #expect(try store.database.queryFirst("PRAGMA foreign_keys") { $0.int64(0) } == 1)
+        }
+    }
+
+    @Test func aSecondWriterWaitsThenFailsAsLocked() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.file("t.sqlite")
+        let holder = try Database(path: path, create: true, busyTimeoutMilliseconds: 1_000)
+        defer { holder.close() }
+        try holder.enableWriteAheadLog()
+        try holder.execute("CREATE TABLE t (x INTEGER)")
+        try holder.execute("BEGIN IMMEDIATE")
+        let other = try Database(path: path, create: false, busyTimeoutMilliseconds: 50)
+        defer { other.close() }
+        do {
+            try other.writeTransaction { try other.run("INSERT INTO t (x) VALUES (1)") }
+            Issue.record("a second writer got the lock")
+        } catch let error as DatabaseError {
+            #expect(error.isLocked)
+        }
+        // Readers are not blocked by the writer in WAL mode.
+        #expect(try other.queryFirst("SELECT count(*) FROM t") { $0.int64(0) } == 0)
+        try holder.execute("ROLLBACK")
+    }
+}

@@ -1,0 +1,70 @@
+@testable import AccountStore
+import Foundation
+import Testing
+
+@Suite struct PasswordHashTests {
+    let small = ScryptParameters(logN: 4, r: 8, p: 1)
+
+    @Test func aPHCStringRoundTrips() throws {
+        let hash = try PasswordHash.make(password: Array("correct horse".utf8), parameters: small)
+        let text = hash.phcString
+        #expect(text.hasPrefix("$scrypt$ln=4,r=8,p=1$"))
+        #expect(!text.contains("=".appending("$")))
+        let parsed = try #require(PasswordHash(phcString: text))
+        #expect(parsed == hash)
+        #expect(try parsed.matches(password: Array("correct horse".utf8)))
+        #expect(try !parsed.matches(password: Array("correct horsf".utf8)))
+        #expect(try !parsed.matches(password: Array("correct horse ".utf8)))
+    }
+
+    @Test func theSamePasswordGetsDifferentSalts() throws {
+        let a = try PasswordHash.make(password: Array("pw".utf8), parameters: small)
+        let b = try PasswordHash.make(password: Array("pw".utf8), parameters: small)
+        #expect(a.salt != b.salt)
+        #expect(a.hash != b.hash)
+    }
+
+    @Test(arguments: [
+        "", "$scrypt$", "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+        "$scrypt$ln=17,r=8$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "$scrypt$ln=40,r=8,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "$scrypt$ln=17,r=8,p=1$c2FsdHNhbHQ$c2hvcnQ",
+    ])
+    func malformedOrOutOfBoundsHashesAreRejected(text: String) {
+        #expect(PasswordHash(phcString: text) == nil)
+    }
+
+    @Test func defaultParametersAreOWASPs() throws {
+        #expect(ScryptParameters.default == ScryptParameters(logN: 17, r: 8, p: 1))
+        let hash = try PasswordHash.make(password: Array("slow".utf8), parameters: .default)
+        #expect(hash.phcString.hasPrefix("$scrypt$ln=17,r=8,p=1$"))
+        #expect(try hash.matches(password: Array("slow".utf8)))
+    }
+
+    @Test func aKnownVectorOfRFC7914Matches() throws {
+        // RFC 7914 section 12, second vector: P="password", S="NaCl", N=1024, r=8, p=16, dkLen=64.
+        // Our hashes are 32 bytes, which are the first 32 of scrypt's output.
+        let expectedPrefix = "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
+        let hash = PasswordHash(parameters: ScryptParameters(logN: 10, r: 8, p: 16), salt: Array("NaCl".utf8),
+                                hash: try hexBytes(expectedPrefix))
+        #expect(try hash.matches(password: Array("password".utf8)))
+    }
+
+    @Test func constantTimeEqualsComparesWholeValues() {
+        #expect(constantTimeEquals([1, 2, 3], [1, 2, 3]))
+        #expect(!constantTimeEquals([1, 2, 3], [1, 2, 4]))
+        #expect(!constantTimeEquals([1, 2, 3], [1, 2]))
+        #expect(constantTimeEquals([UInt8](), [UInt8]()))
+    }
+}
+
+func hexBytes(_ text: String) throws -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2)
+        bytes.append(try #require(UInt8(text[index..<next], radix: 16)))
+        index = next
+    }
+    return bytes
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Test func accountStoreTestsBuilds() {
-    #expect(Bool(true))
-}
