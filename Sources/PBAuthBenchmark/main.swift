@@ -1,1 +1,10 @@
-print("pbauth-bench")
+// pbauth-bench <benchmark> [options]: a tiny dispatch; each benchmark lives in its own file.
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "echo":
+    try await EchoBenchmark.run(arguments: Array(arguments.dropFirst()))
+case "echo-server":
+    try await EchoBenchmark.serve(arguments: Array(arguments.dropFirst()))
+default:
+    print("usage: pbauth-bench echo [--calls N] [--window W] | echo-server")
+}
