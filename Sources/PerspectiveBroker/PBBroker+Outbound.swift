@@ -19,34 +19,43 @@ extension PBBroker {
         guard phase == .open, let context else { throw PBCallError.connectionLost }
         var buffer = outbound ?? context.channel.allocator.buffer(capacity: 1024)
         let mark = buffer.writerIndex
-        var exported: [Int] = []
+        exportedDuringEncoding.removeAll(keepingCapacity: true)
+        refusedDuringEncoding = nil
         do {
             try PBEncoder.write(message, dialect: dialect, into: &buffer) { object in
-                try self.outgoingReference(to: object, exported: &exported)
+                try self.outgoingReference(to: object)
             }
         } catch {
             buffer.moveWriterIndex(to: mark)
             outbound = buffer
-            for luid in exported { _ = exports.release(luid) }
-            throw error
+            for luid in exportedDuringEncoding { _ = exports.release(luid) }
+            exportedDuringEncoding.removeAll()
+            // The codec may wrap what the object hook threw; the hook's own failure says more.
+            throw refusedDuringEncoding ?? error
         }
+        exportedDuringEncoding.removeAll()
         outbound = buffer
     }
 
     /// How an object travels: our own objects by `[remote, luid]`, the peer's back as `[local, luid]`.
-    private func outgoingReference(to object: any JellyObject, exported: inout [Int]) throws -> JellyValue {
-        if let reference = object as? PBRemoteReference {
-            guard reference.broker === self, case .luid(let luid) = reference.objectID else {
-                throw PBCallError.unsendable("a remote reference can only be sent back over its own connection")
+    private func outgoingReference(to object: any JellyObject) throws -> JellyValue {
+        do {
+            if let reference = object as? PBRemoteReference {
+                guard reference.broker === self, case .luid(let luid) = reference.objectID else {
+                    throw PBCallError.unsendable("a remote reference can only be sent back over its own connection")
+                }
+                return .local(luid)
             }
-            return .local(luid)
+            if let referenceable = object as? any PBReferenceable {
+                let luid = try exports.export(referenceable)
+                exportedDuringEncoding.append(luid)
+                return .remote(luid)
+            }
+            throw PBCallError.unsendable("\(type(of: object)) is not a PBReferenceable")
+        } catch {
+            refusedDuringEncoding = error
+            throw error
         }
-        if let referenceable = object as? any PBReferenceable {
-            let luid = try exports.export(referenceable)
-            exported.append(luid)
-            return .remote(luid)
-        }
-        throw PBCallError.unsendable("\(type(of: object)) is not a PBReferenceable")
     }
 
     /// Writes what is buffered, once per read burst or per loop turn.

@@ -54,6 +54,10 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     var outbound: ByteBuffer?
     var isInReadBurst = false
     var isFlushScheduled = false
+    /// Luids exported while encoding the current message (released again if encoding fails).
+    var exportedDuringEncoding: [Int] = []
+    /// What the object hook refused while encoding the current message.
+    var refusedDuringEncoding: (any Error)?
     private var handshakeDeadline: Scheduled<Void>?
     private var peerVersionReceived = false
 
