@@ -71,8 +71,7 @@ enum EchoBenchmark {
         let root = EchoRoot()
         let server = PBServer(configuration: PBServerConfiguration(), group: group, logger: logger) { _ in root }
         let port = try await server.start()
-        print(port)
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data("\(port)\n".utf8))
         // Block a thread on stdin so the server dies with its parent.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread {

@@ -8,7 +8,7 @@ import Synchronization
 final class PBLogoutHooks: Sendable {
     private struct Hook {
         /// Keeps the avatar alive so that its ObjectIdentifier stays unique.
-        let avatar: AnyObject
+        let avatar: any PBReferenceable
         let logout: @Sendable () -> Void
     }
 
@@ -20,7 +20,7 @@ final class PBLogoutHooks: Sendable {
     private let state = Mutex(State())
 
     /// Runs `logout` once `avatar` is released; immediately if the connection already closed.
-    func attach(_ logout: @escaping @Sendable () -> Void, to avatar: AnyObject) {
+    func attach(_ logout: @escaping @Sendable () -> Void, to avatar: any PBReferenceable) {
         let runNow = state.withLock { state -> Bool in
             if state.closed { return true }
             state.hooks[ObjectIdentifier(avatar), default: []].append(Hook(avatar: avatar, logout: logout))
@@ -30,7 +30,7 @@ final class PBLogoutHooks: Sendable {
     }
 
     /// Runs (and forgets) the hooks of `object`, whose last reference went away.
-    func released(_ object: AnyObject) {
+    func released(_ object: any PBReferenceable) {
         let hooks = state.withLock { $0.hooks.removeValue(forKey: ObjectIdentifier(object)) } ?? []
         for hook in hooks { hook.logout() }
     }

@@ -7,12 +7,8 @@ import Testing
 
 /// The Swift `PBClientConnection` against a stock Twisted `PBServerFactory(portal)`.
 @Suite("Swift client -> Twisted server", .serialized)
-final class SwiftClientAgainstTwistedServerTests {
-    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-
-    deinit {
-        try? group.syncShutdownGracefully()
-    }
+struct SwiftClientAgainstTwistedServerTests {
+    var group: MultiThreadedEventLoopGroup { .singleton }
 
     func withTwistedServer(_ body: (Int, RunningProcess) async throws -> Void) async throws {
         guard let (process, port) = try TwistedFixtures.startServer() else { return }
@@ -20,16 +16,16 @@ final class SwiftClientAgainstTwistedServerTests {
         try await body(port, process)
     }
 
-    func login(port: Int, username: String = "alice", secret: String = "sesame") async throws
+    static func login(port: Int, username: String = "alice", secret: String = "sesame") async throws
         -> (PBClientConnection, PBRemoteReference) {
-        let client = try await PBClientConnection.connect(host: "127.0.0.1", port: port, group: group)
+        let client = try await PBClientConnection.connect(host: "127.0.0.1", port: port, group: MultiThreadedEventLoopGroup.singleton)
         let avatar = try await client.login(username: Array(username.utf8), secret: Array(secret.utf8))
         return (client, avatar)
     }
 
     @Test func loginSucceeds() async throws {
         try await withTwistedServer { port, process in
-            let (client, avatar) = try await login(port: port)
+            let (client, avatar) = try await Self.login(port: port)
             #expect(try await avatar.callRemote("echo", .string("hello")) == .tuple([.string("hello")]))
             await client.close()
             #expect(process.waitForLine(timeout: 10) { $0 == "LOGOUT alice" } != nil)
@@ -66,7 +62,7 @@ final class SwiftClientAgainstTwistedServerTests {
 
     @Test func echoesEveryJellyType() async throws {
         try await withTwistedServer { port, _ in
-            let (client, avatar) = try await login(port: port)
+            let (client, avatar) = try await Self.login(port: port)
             let answer = try await avatar.callRemote("echo", arguments: Self.echoValues, keywords: [:])
             #expect(answer == .tuple(Self.echoValues))
             let keywords = try await avatar.callRemote("echoKw", arguments: [.int(1)],
@@ -78,7 +74,7 @@ final class SwiftClientAgainstTwistedServerTests {
 
     @Test func sharedValuesStayShared() async throws {
         try await withTwistedServer { port, _ in
-            let (client, avatar) = try await login(port: port)
+            let (client, avatar) = try await Self.login(port: port)
             let shared = SharedJellyValue(.list([.int(1), .string("one")]))
             #expect(try await avatar.callRemote("isSame", .shared(shared), .shared(shared)) == .bool(true))
             #expect(try await avatar.callRemote("isSame", .list([.int(1)]), .list([.int(1)])) == .bool(false))
@@ -96,7 +92,7 @@ final class SwiftClientAgainstTwistedServerTests {
 
     @Test func remoteErrorsCarryTheirParents() async throws {
         try await withTwistedServer { port, _ in
-            let (client, avatar) = try await login(port: port)
+            let (client, avatar) = try await Self.login(port: port)
             do {
                 _ = try await avatar.callRemote("fail")
                 Issue.record("fail() succeeded")
@@ -112,7 +108,7 @@ final class SwiftClientAgainstTwistedServerTests {
 
     @Test func missingMethodIsAnAttributeError() async throws {
         try await withTwistedServer { port, _ in
-            let (client, avatar) = try await login(port: port)
+            let (client, avatar) = try await Self.login(port: port)
             do {
                 _ = try await avatar.callRemote("noSuchThing")
                 Issue.record("noSuchThing succeeded")
@@ -125,15 +121,14 @@ final class SwiftClientAgainstTwistedServerTests {
 
     @Test func childReferencesTravelBothWaysAndAreReleased() async throws {
         try await withTwistedServer { port, process in
-            let (client, avatar) = try await login(port: port)
+            let (client, avatar) = try await Self.login(port: port)
             do {
                 guard case .object(let object) = try await avatar.callRemote("getChild"),
                       let child = object as? PBRemoteReference else {
                     Issue.record("getChild did not answer a reference")
                     return
                 }
-                #expect(try await child.callRemote("ping", .int(5)) == .tuple([.bytes(Array("pong".utf8)), .int(5)])
-                        || (try await child.callRemote("ping", .int(5))) == .tuple([.string("pong"), .int(5)]))
+                #expect(try await child.callRemote("ping", .int(5)) == .tuple([.string("pong"), .int(5)]))
                 #expect(try await avatar.callRemote("isMyChild", .object(child)) == .bool(true))
             }
             // Our decrefs must be ones Twisted holds: a wrong one would make it drop the connection.
@@ -164,7 +159,7 @@ final class SwiftClientAgainstTwistedServerTests {
             try await withThrowingTaskGroup(of: JellyValue.self) { tasks in
                 for index in 0..<100 {
                     tasks.addTask {
-                        let (client, avatar) = try await self.login(port: port)
+                        let (client, avatar) = try await Self.login(port: port)
                         let answer = try await avatar.callRemote("echo", .int(index))
                         await client.close()
                         return answer

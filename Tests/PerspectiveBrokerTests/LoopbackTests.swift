@@ -166,11 +166,11 @@ struct LoopbackTests {
         let running = try await RunningTestServer.start()
         let client = try await running.connect()
         let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
-        async let slow: JellyValue = avatar.callRemote("sleep", .int(30))
+        let slow = Task { try await avatar.callRemote("sleep", .int(30)) }
         #expect(await eventually { running.server.connectionCount == 1 })
         try await Task.sleep(for: .milliseconds(50))
         await running.server.stop(gracePeriod: .zero)
-        await #expect(throws: PBCallError.self) { _ = try await slow }
+        await #expect(throws: PBCallError.self) { _ = try await slow.value }
         await client.waitUntilClosed()
         #expect(!client.isConnected)
         await #expect(throws: PBCallError.self) { _ = try await avatar.callRemote("echo") }
