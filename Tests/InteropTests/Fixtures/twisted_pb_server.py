@@ -8,6 +8,7 @@ stdout, then "LOGOUT <avatarId>" each time the realm's logout runs.
     python twisted_pb_server.py
 """
 
+import signal
 import sys
 
 from zope.interface import implementer
@@ -58,6 +59,9 @@ class Realm:
 
 
 def main():
+    # A parent that blocks SIGTERM in its threads passes the mask on; unblock it so that
+    # the test's SIGTERM stops the reactor at once.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     checker = checkers.InMemoryUsernamePasswordDatabaseDontUse(alice=b"sesame")
     factory = pb.PBServerFactory(portal.Portal(Realm(), [checker]))
     port = reactor.listenTCP(0, factory, interface="127.0.0.1")
