@@ -1,1 +1,0 @@
-// Banana module: see the files beside this one.

@@ -1,0 +1,102 @@
+/// Reads Banana elements one by one from bytes already checked by `BananaScanner`
+/// (it still checks bounds, so malformed input throws instead of trapping).
+struct BananaReader {
+    /// One element; lists only announce their count, their items follow.
+    enum Element {
+        case list(count: Int)
+        case int(Int)
+        case bigInt(BigInteger)
+        case float(Double)
+        /// A STRING's payload position within `bytes`.
+        case string(Range<Int>)
+        /// A VOCAB index (1...31).
+        case vocabulary(UInt8)
+    }
+
+    let bytes: UnsafeRawBufferPointer
+    var position: Int
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        self.position = 0
+    }
+
+    var isAtEnd: Bool { position >= bytes.count }
+
+    /// Reads the next element header (and a STRING's or FLOAT's payload).
+    @inline(__always)
+    mutating func next() throws(BananaError) -> Element {
+        let start = position
+        var typeIndex = position
+        let count = bytes.count
+        while typeIndex < count, bytes[typeIndex] < 0x80 { typeIndex += 1 }
+        guard typeIndex < count else { throw .badMessageShape("truncated element") }
+        let type = bytes[typeIndex]
+        position = typeIndex + 1
+        switch type {
+        case BananaTypeByte.list:
+            return .list(count: BananaScanner.cappedPrefix(bytes, from: start, to: typeIndex))
+        case BananaTypeByte.int, BananaTypeByte.longInt:
+            return integer(from: start, to: typeIndex, negative: false)
+        case BananaTypeByte.negative, BananaTypeByte.longNegative:
+            return integer(from: start, to: typeIndex, negative: true)
+        case BananaTypeByte.string:
+            let length = BananaScanner.cappedPrefix(bytes, from: start, to: typeIndex)
+            guard length <= count - position else { throw .badMessageShape("truncated string") }
+            let range = position..<(position + length)
+            position += length
+            return .string(range)
+        case BananaTypeByte.float:
+            guard count - position >= 8 else { throw .badMessageShape("truncated float") }
+            let bits = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+            position += 8
+            return .float(Double(bitPattern: bits))
+        case BananaTypeByte.vocabulary:
+            let index = BananaScanner.cappedPrefix(bytes, from: start, to: typeIndex)
+            guard index >= 1, index <= BananaVocabulary.maxIndex else { throw .unknownVocabulary(index: index) }
+            return .vocabulary(UInt8(index))
+        default:
+            throw .invalidTypeByte(type)
+        }
+    }
+
+    @inline(__always)
+    private func integer(from start: Int, to end: Int, negative: Bool) -> Element {
+        if end - start <= 9 {
+            var magnitude = 0
+            var index = end
+            while index > start {
+                index -= 1
+                magnitude = (magnitude << 7) | Int(bytes[index])
+            }
+            return .int(negative ? -magnitude : magnitude)
+        }
+        let big = BigInteger(base128Digits: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), negative: negative)
+        if let small = big.intValue { return .int(small) }
+        return .bigInt(big)
+    }
+
+    /// Skips one whole element, lists included.
+    mutating func skipElement() throws(BananaError) {
+        var remaining = 1
+        while remaining > 0 {
+            remaining -= 1
+            if case .list(let count) = try next() { remaining += count }
+        }
+    }
+
+    /// The bytes of a STRING payload.
+    @inline(__always)
+    func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[range])
+    }
+
+    /// The byte string an atom stands for (a STRING's payload or a VOCAB word), or nil for other elements.
+    func byteString(_ element: Element) -> [UInt8]? {
+        switch element {
+        case .string(let range): return Array(slice(range))
+        case .vocabulary(let index): return BananaVocabulary.words[Int(index)]
+        default: return nil
+        }
+    }
+}

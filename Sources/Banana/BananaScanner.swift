@@ -1,0 +1,123 @@
+/// Finds where one complete top-level Banana element ends, enforcing every limit as soon
+/// as the bytes that break it arrive (a huge length is refused at its header, before its
+/// payload). Resumable: when the element is incomplete it remembers how far it got, so
+/// a message arriving in many reads is scanned once overall.
+struct BananaScanner {
+    /// What the top-level element must be.
+    enum TopLevelRule {
+        /// A LIST (PB messages, the dialect offer).
+        case list
+        /// A bare STRING (the dialect choice).
+        case string
+        /// Any element (lower-level helpers).
+        case any
+    }
+
+    let limits: BananaLimits
+    /// Where to resume: the start of the first header not yet accepted, relative to the element start.
+    private var resumeOffset = 0
+    /// Elements still expected by each open list, outermost first.
+    private var openLists: [Int] = []
+
+    init(limits: BananaLimits) {
+        self.limits = limits
+        openLists.reserveCapacity(8)
+    }
+
+    /// Forgets a partly scanned element (after an element was consumed).
+    mutating func reset() {
+        resumeOffset = 0
+        openLists.removeAll(keepingCapacity: true)
+    }
+
+    /// The length of the complete element at the start of `bytes`, or nil when more bytes are needed.
+    mutating func scan(_ bytes: UnsafeRawBufferPointer, vocabularyAllowed: Bool, topLevel: TopLevelRule) throws(BananaError) -> Int? {
+        var position = resumeOffset
+        let available = bytes.count
+        while true {
+            let headerStart = position
+            let searchEnd = min(available, position + limits.maxPrefixBytes + 1)
+            var typeIndex = position
+            while typeIndex < searchEnd, bytes[typeIndex] < 0x80 { typeIndex += 1 }
+            if typeIndex == searchEnd {
+                if typeIndex - headerStart > limits.maxPrefixBytes { throw .prefixTooLong(limit: limits.maxPrefixBytes) }
+                if typeIndex > limits.maxMessageBytes { throw .messageTooLarge(limit: limits.maxMessageBytes) }
+                resumeOffset = headerStart
+                return nil
+            }
+            let type = bytes[typeIndex]
+            if openLists.isEmpty {
+                switch topLevel {
+                case .list:
+                    if type != BananaTypeByte.list { throw .nonListMessage }
+                case .string:
+                    if type == BananaTypeByte.vocabulary { throw .vocabularyNotAllowed }
+                    if type != BananaTypeByte.string { throw .badDialectNegotiation("the first element is not a dialect name") }
+                case .any:
+                    break
+                }
+            }
+            position = typeIndex + 1
+            switch type {
+            case BananaTypeByte.list:
+                let count = Self.cappedPrefix(bytes, from: headerStart, to: typeIndex)
+                if count > limits.maxListCount { throw .listTooLong(count: count, limit: limits.maxListCount) }
+                if openLists.count + 1 > limits.maxDepth { throw .tooDeep(limit: limits.maxDepth) }
+                if position > limits.maxMessageBytes { throw .messageTooLarge(limit: limits.maxMessageBytes) }
+                if count > 0 {
+                    openLists.append(count)
+                    continue
+                }
+            case BananaTypeByte.int, BananaTypeByte.negative, BananaTypeByte.longInt, BananaTypeByte.longNegative:
+                break
+            case BananaTypeByte.string:
+                let length = Self.cappedPrefix(bytes, from: headerStart, to: typeIndex)
+                if length > limits.maxStringBytes { throw .stringTooLong(length: length, limit: limits.maxStringBytes) }
+                let end = position + length
+                if end > limits.maxMessageBytes { throw .messageTooLarge(limit: limits.maxMessageBytes) }
+                if end > available {
+                    resumeOffset = headerStart
+                    return nil
+                }
+                position = end
+            case BananaTypeByte.float:
+                let end = position + 8
+                if end > available {
+                    resumeOffset = headerStart
+                    return nil
+                }
+                position = end
+            case BananaTypeByte.vocabulary:
+                if !vocabularyAllowed { throw .vocabularyNotAllowed }
+                let index = Self.cappedPrefix(bytes, from: headerStart, to: typeIndex)
+                if index < 1 || index > BananaVocabulary.maxIndex { throw .unknownVocabulary(index: index) }
+            default:
+                throw .invalidTypeByte(type)
+            }
+            if position > limits.maxMessageBytes { throw .messageTooLarge(limit: limits.maxMessageBytes) }
+            // One element is complete; close every list it completes.
+            while true {
+                guard let last = openLists.indices.last else {
+                    resumeOffset = 0
+                    return position
+                }
+                openLists[last] -= 1
+                if openLists[last] > 0 { break }
+                openLists.removeLast()
+            }
+        }
+    }
+
+    /// The prefix value, or `Int.max` when it does not fit (it then exceeds every limit).
+    @inline(__always)
+    static func cappedPrefix(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        var value = 0
+        var index = end
+        while index > start {
+            index -= 1
+            if value > (Int.max >> 7) { return Int.max }
+            value = (value << 7) | Int(bytes[index])
+        }
+        return value
+    }
+}

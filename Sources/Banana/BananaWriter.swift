@@ -1,0 +1,96 @@
+import NIOCore
+
+/// Writing Banana elements, with Twisted's choices (integer element kinds, VOCAB for every
+/// vocabulary word in dialect `pb`, big-endian floats without prefix).
+extension ByteBuffer {
+    /// Writes a header: `value` in base 128 (least significant first, `00` for zero), then `type`.
+    @inline(__always)
+    mutating func writeBananaHeader(_ value: Int, type: UInt8) {
+        if value < 0x80 {
+            writeInteger(UInt16(truncatingIfNeeded: value) << 8 | UInt16(type))
+            return
+        }
+        var rest = value
+        while rest != 0 {
+            writeInteger(UInt8(truncatingIfNeeded: rest & 0x7f))
+            rest >>= 7
+        }
+        writeInteger(type)
+    }
+
+    /// Writes a LIST header for `count` elements.
+    @inline(__always)
+    mutating func writeBananaListHeader(_ count: Int) throws {
+        guard count <= 655_360 else { throw BananaError.listTooLongToSend(count: count) }
+        writeBananaHeader(count, type: BananaTypeByte.list)
+    }
+
+    /// Writes an integer the way Twisted chooses its element kind.
+    @inline(__always)
+    mutating func writeBananaInteger(_ value: Int) {
+        if value >= 0 {
+            writeBananaHeader(value, type: value <= 0x7fff_ffff ? BananaTypeByte.int : BananaTypeByte.longInt)
+        } else if value == Int.min {
+            writeBananaBigInteger(BigInteger(value))
+        } else {
+            writeBananaHeader(-value, type: value >= -0x8000_0000 ? BananaTypeByte.negative : BananaTypeByte.longNegative)
+        }
+    }
+
+    /// Writes an integer of any size; refuses magnitudes above 2^448-1, as Twisted does.
+    mutating func writeBananaBigInteger(_ value: BigInteger) {
+        if let small = value.intValue, small != Int.min {
+            writeBananaInteger(small)
+            return
+        }
+        for digit in value.base128Digits { writeInteger(digit) }
+        writeInteger(value.isNegative ? BananaTypeByte.longNegative : BananaTypeByte.longInt)
+    }
+
+    /// Writes a FLOAT: type byte then 8 bytes big-endian, no prefix.
+    @inline(__always)
+    mutating func writeBananaFloat(_ value: Double) {
+        writeInteger(BananaTypeByte.float)
+        writeInteger(value.bitPattern, endianness: .big)
+    }
+
+    /// Writes a byte string: VOCAB when `vocabulary` and it is a word, else a STRING.
+    @inline(__always)
+    mutating func writeBananaBytes(_ bytes: UnsafeRawBufferPointer, vocabulary: Bool) throws {
+        if vocabulary {
+            let index = BananaVocabulary.index(of: bytes)
+            if index != 0 {
+                writeInteger(UInt16(index) << 8 | UInt16(BananaTypeByte.vocabulary))
+                return
+            }
+        }
+        guard bytes.count <= 655_360 else { throw BananaError.stringTooLongToSend(length: bytes.count) }
+        writeBananaHeader(bytes.count, type: BananaTypeByte.string)
+        writeBytes(bytes)
+    }
+
+    /// `writeBananaBytes` for an array.
+    @inline(__always)
+    mutating func writeBananaBytes(_ bytes: [UInt8], vocabulary: Bool) throws {
+        try bytes.withUnsafeBytes { (raw) throws in try writeBananaBytes(raw, vocabulary: vocabulary) }
+    }
+
+    /// Writes a vocabulary word: VOCAB in dialect `pb`, its STRING otherwise.
+    @inline(__always)
+    mutating func writeBananaWord(_ index: UInt8, vocabulary: Bool) {
+        if vocabulary {
+            writeInteger(UInt16(index) << 8 | UInt16(BananaTypeByte.vocabulary))
+        } else {
+            let word = BananaVocabulary.words[Int(index)]
+            writeBananaHeader(word.count, type: BananaTypeByte.string)
+            writeBytes(word)
+        }
+    }
+
+    /// Writes an ASCII word that is not in the vocabulary (e.g. `unicode`) as a STRING.
+    @inline(__always)
+    mutating func writeBananaPlainWord(_ word: StaticString) {
+        writeBananaHeader(word.utf8CodeUnitCount, type: BananaTypeByte.string)
+        writeStaticString(word)
+    }
+}

@@ -1,0 +1,152 @@
+/// Turns the Banana elements of one jelly call into a `JellyValue`, refusing what
+/// Twisted's `globalSecurity` refuses. One decoder per jelly call: refids are per call.
+struct JellyDecoder {
+    /// Values introduced by `reference`, by refid.
+    private var references: [Int: SharedJellyValue] = [:]
+    /// Refids whose `reference` is still being decoded (a `dereference` to one is a cycle).
+    private var unfinishedReferences: Set<Int> = []
+
+    init() {}
+
+    /// Decodes one element.
+    mutating func decode(_ reader: inout BananaReader) throws -> JellyValue {
+        switch try reader.next() {
+        case .int(let value): return .int(value)
+        case .bigInt(let value): return .bigInt(value)
+        case .float(let value): return .float(value)
+        case .string(let range): return .bytes(Array(reader.slice(range)))
+        case .vocabulary(let index): return .bytes(BananaVocabulary.words[Int(index)])
+        case .list(let count): return try decodeList(count: count, &reader)
+        }
+    }
+
+    private mutating func decodeList(count: Int, _ reader: inout BananaReader) throws -> JellyValue {
+        guard count > 0 else { throw JellyError.malformed("an empty list names no type") }
+        let head: JellyHead
+        switch try reader.next() {
+        case .vocabulary(let index):
+            head = JellyHead(vocabulary: index)
+            if head == .refused { throw JellyError.insecure(head: JellyHead.pythonRepr(BananaVocabulary.words[Int(index)])) }
+        case .string(let range):
+            let bytes = reader.slice(range)
+            head = JellyHead(bytes: bytes)
+            if head == .refused { throw JellyError.insecure(head: JellyHead.pythonRepr(bytes)) }
+        case .int(let value): throw JellyError.insecure(head: String(value))
+        case .bigInt(let value): throw JellyError.insecure(head: value.description)
+        case .float(let value): throw JellyError.insecure(head: String(value))
+        case .list: throw JellyError.malformed("a list names no type")
+        }
+        let rest = count - 1
+        switch head {
+        case .none:
+            try skip(rest, &reader)
+            return .none
+        case .unicode:
+            try expect(rest, 1, "unicode")
+            guard case .string(let range) = try reader.next() else {
+                throw JellyError.malformed("unicode holds no byte string")
+            }
+            guard let text = String(validating: reader.slice(range), as: UTF8.self) else {
+                throw JellyError.malformed("unicode holds invalid UTF-8")
+            }
+            return .string(text)
+        case .boolean:
+            try expect(rest, 1, "boolean")
+            guard case .string(let range) = try reader.next() else { throw JellyError.malformed("boolean holds no byte string") }
+            let word = reader.slice(range)
+            if BananaVocabulary.matches(word, "true") { return .bool(true) }
+            if BananaVocabulary.matches(word, "false") { return .bool(false) }
+            throw JellyError.malformed("boolean is neither true nor false")
+        case .list: return .list(try decodeItems(rest, &reader))
+        case .tuple: return .tuple(try decodeItems(rest, &reader))
+        case .set: return .set(try decodeItems(rest, &reader))
+        case .frozenSet: return .frozenSet(try decodeItems(rest, &reader))
+        case .dictionary: return .dictionary(try decodeDictionary(rest, &reader))
+        case .reference:
+            try expect(rest, 2, "reference")
+            let refid = try decodeRefid(&reader)
+            unfinishedReferences.insert(refid)
+            let shared = SharedJellyValue(try decode(&reader))
+            unfinishedReferences.remove(refid)
+            references[refid] = shared
+            return .shared(shared)
+        case .dereference:
+            try expect(rest, 1, "dereference")
+            let refid = try decodeRefid(&reader)
+            if let shared = references[refid] { return .shared(shared) }
+            if unfinishedReferences.contains(refid) { throw JellyError.cyclicReference(refid: refid) }
+            throw JellyError.unknownReference(refid: refid)
+        case .unpersistable:
+            guard rest >= 1 else { throw JellyError.malformed("unpersistable without a reason") }
+            let reason = try decode(&reader)
+            try skip(rest - 1, &reader)
+            return .unpersistable(reason.stringValue ?? "unpersistable")
+        case .persistent:
+            try skip(rest, &reader)
+            return .unpersistable("Persistent callback not found")
+        case .datetime, .date, .time, .timedelta:
+            try expect(rest, 1, "a date or time")
+            guard case .string(let range) = try reader.next(),
+                  let text = String(validating: reader.slice(range), as: UTF8.self)
+            else { throw JellyError.malformed("a date or time without its text") }
+            return .unpersistable("\(head) \(text)")
+        case .decimal:
+            try expect(rest, 2, "decimal")
+            let digits = try decode(&reader)
+            let exponent = try decode(&reader)
+            guard digits.intValue != nil || { if case .bigInt = digits { return true } else { return false } }(),
+                  let exponentValue = exponent.intValue
+            else { throw JellyError.malformed("decimal without integers") }
+            let digitsText: String
+            switch digits {
+            case .int(let value): digitsText = String(value)
+            case .bigInt(let value): digitsText = value.description
+            default: digitsText = ""
+            }
+            return .unpersistable("decimal \(digitsText) \(exponentValue)")
+        case .remote, .local:
+            try expect(rest, 1, head == .remote ? "remote" : "local")
+            guard case .int(let luid) = try reader.next() else { throw JellyError.malformed("object reference without an integer luid") }
+            return head == .remote ? .remote(luid) : .local(luid)
+        case .copyableFailure:
+            try expect(rest, 1, "CopyableFailure")
+            let state = try decode(&reader)
+            guard let dictionary = state.dictionaryValue else { throw JellyError.malformed("CopyableFailure state is not a dictionary") }
+            return .failure(try JellyFailure(state: dictionary))
+        case .refused:
+            throw JellyError.malformed("refused head")  // handled above; kept for exhaustiveness
+        }
+    }
+
+    private mutating func decodeItems(_ count: Int, _ reader: inout BananaReader) throws -> [JellyValue] {
+        var items: [JellyValue] = []
+        items.reserveCapacity(count)
+        for _ in 0..<count { items.append(try decode(&reader)) }
+        return items
+    }
+
+    private mutating func decodeDictionary(_ count: Int, _ reader: inout BananaReader) throws -> JellyDictionary {
+        var entries: [(key: JellyValue, value: JellyValue)] = []
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            guard case .list(2) = try reader.next() else { throw JellyError.malformed("dictionary item is not a [key, value] pair") }
+            let key = try decode(&reader)
+            let value = try decode(&reader)
+            entries.append((key: key, value: value))
+        }
+        return JellyDictionary(entries)
+    }
+
+    private func decodeRefid(_ reader: inout BananaReader) throws -> Int {
+        guard case .int(let refid) = try reader.next() else { throw JellyError.malformed("reference id is not an integer") }
+        return refid
+    }
+
+    private func expect(_ count: Int, _ expected: Int, _ what: String) throws {
+        if count != expected { throw JellyError.malformed("\(what) with \(count) items instead of \(expected)") }
+    }
+
+    private func skip(_ count: Int, _ reader: inout BananaReader) throws {
+        for _ in 0..<count { try reader.skipElement() }
+    }
+}

@@ -1,0 +1,182 @@
+import NIOCore
+
+/// Writes one jelly call (one argument tuple, keyword dict, answer or error value).
+///
+/// Shared values: a pre-pass walks the value in encoding order and gives a refid to each
+/// `SharedJellyValue` met a second time, numbered in order of second encounter, exactly
+/// as Twisted numbers them; the first occurrence is then written as
+/// `[reference, refid, value]` and the later ones as `[dereference, refid]`.
+struct JellyEncoder {
+    let vocabulary: Bool
+    let objects: (any JellyObject) throws -> JellyValue
+    /// Refids of values shared in this call (empty when nothing is shared).
+    private var refids: [ObjectIdentifier: Int] = [:]
+    /// Shared values already written once.
+    private var written: Set<ObjectIdentifier> = []
+
+    init(dialect: PBDialect, objects: @escaping (any JellyObject) throws -> JellyValue) {
+        self.vocabulary = dialect == .pb
+        self.objects = objects
+    }
+
+    /// Writes `value` as one jelly call.
+    mutating func encode(_ value: JellyValue, into buffer: inout ByteBuffer) throws {
+        refids = [:]
+        written = []
+        var planner = SharingPlanner()
+        planner.visit(value)
+        refids = planner.refids
+        try write(value, into: &buffer)
+    }
+
+    private mutating func write(_ value: JellyValue, into buffer: inout ByteBuffer) throws {
+        switch value {
+        case .none:
+            buffer.writeBananaHeader(1, type: BananaTypeByte.list)
+            buffer.writeBananaWord(BananaVocabulary.none, vocabulary: vocabulary)
+        case .bool(let flag):
+            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+            buffer.writeBananaPlainWord("boolean")
+            buffer.writeBananaPlainWord(flag ? "true" : "false")
+        case .int(let integer):
+            buffer.writeBananaInteger(integer)
+        case .bigInt(let integer):
+            guard integer.bitWidth <= 448 else { throw BananaError.integerTooLargeToSend }
+            buffer.writeBananaBigInteger(integer)
+        case .float(let number):
+            buffer.writeBananaFloat(number)
+        case .bytes(let bytes):
+            try buffer.writeBananaBytes(bytes, vocabulary: vocabulary)
+        case .string(let text):
+            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+            buffer.writeBananaPlainWord("unicode")
+            try writeUTF8(text, into: &buffer)
+        case .list(let items):
+            try writeSequence(BananaVocabulary.list, items, into: &buffer)
+        case .tuple(let items):
+            try writeSequence(BananaVocabulary.tuple, items, into: &buffer)
+        case .set(let items):
+            try buffer.writeBananaListHeader(items.count + 1)
+            buffer.writeBananaPlainWord("set")
+            for item in items { try write(item, into: &buffer) }
+        case .frozenSet(let items):
+            try buffer.writeBananaListHeader(items.count + 1)
+            buffer.writeBananaPlainWord("frozenset")
+            for item in items { try write(item, into: &buffer) }
+        case .dictionary(let dictionary):
+            try writeDictionary(dictionary, keysAsText: false, into: &buffer)
+        case .shared(let shared):
+            let identity = ObjectIdentifier(shared)
+            guard let refid = refids[identity] else {
+                try write(shared.value, into: &buffer)
+                return
+            }
+            if written.contains(identity) {
+                buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+                buffer.writeBananaWord(BananaVocabulary.dereference, vocabulary: vocabulary)
+                buffer.writeBananaInteger(refid)
+            } else {
+                written.insert(identity)
+                buffer.writeBananaHeader(3, type: BananaTypeByte.list)
+                buffer.writeBananaWord(BananaVocabulary.reference, vocabulary: vocabulary)
+                buffer.writeBananaInteger(refid)
+                try write(shared.value, into: &buffer)
+            }
+        case .remote(let luid):
+            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+            buffer.writeBananaWord(BananaVocabulary.remote, vocabulary: vocabulary)
+            buffer.writeBananaInteger(luid)
+        case .local(let luid):
+            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+            buffer.writeBananaWord(BananaVocabulary.local, vocabulary: vocabulary)
+            buffer.writeBananaInteger(luid)
+        case .object(let object):
+            let reference = try objects(object)
+            switch reference {
+            case .remote, .local: try write(reference, into: &buffer)
+            default: throw JellyError.unencodableObject("the objects hook answered neither remote nor local")
+            }
+        case .failure(let failure):
+            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+            buffer.writeBananaPlainWord("twisted.spread.pb.CopyableFailure")
+            try writeDictionary(failure.stateToSend, keysAsText: false, into: &buffer)
+        case .unpersistable(let reason):
+            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+            buffer.writeBananaWord(BananaVocabulary.unpersistable, vocabulary: vocabulary)
+            try writeUTF8(reason, into: &buffer)
+        }
+    }
+
+    @inline(__always)
+    private mutating func writeSequence(_ word: UInt8, _ items: [JellyValue], into buffer: inout ByteBuffer) throws {
+        try buffer.writeBananaListHeader(items.count + 1)
+        buffer.writeBananaWord(word, vocabulary: vocabulary)
+        for item in items { try write(item, into: &buffer) }
+    }
+
+    /// Writes `[V:dictionary, [k, v]…]`; with `keysAsText`, byte-string keys are sent as
+    /// Python `str` (what `perspective_` methods need for keyword arguments).
+    mutating func writeDictionary(_ dictionary: JellyDictionary, keysAsText: Bool, into buffer: inout ByteBuffer) throws {
+        try buffer.writeBananaListHeader(dictionary.entries.count + 1)
+        buffer.writeBananaWord(BananaVocabulary.dictionary, vocabulary: vocabulary)
+        for entry in dictionary.entries {
+            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+            if keysAsText, case .bytes(let bytes) = entry.key {
+                buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+                buffer.writeBananaPlainWord("unicode")
+                try buffer.writeBananaBytes(bytes, vocabulary: vocabulary)
+            } else {
+                try write(entry.key, into: &buffer)
+            }
+            try write(entry.value, into: &buffer)
+        }
+    }
+
+    @inline(__always)
+    private func writeUTF8(_ text: String, into buffer: inout ByteBuffer) throws {
+        var text = text
+        try text.withUTF8 { (utf8) throws in
+            try buffer.writeBananaBytes(UnsafeRawBufferPointer(utf8), vocabulary: vocabulary)
+        }
+    }
+
+    /// Writes a keyword dictionary as its own jelly call (keys as text).
+    mutating func encodeKeywords(_ keywords: JellyDictionary, into buffer: inout ByteBuffer) throws {
+        refids = [:]
+        written = []
+        var planner = SharingPlanner()
+        planner.visit(.dictionary(keywords))
+        refids = planner.refids
+        try writeDictionary(keywords, keysAsText: true, into: &buffer)
+    }
+}
+
+/// The pre-pass of `JellyEncoder`: numbers the shared values in order of second encounter.
+struct SharingPlanner {
+    private(set) var refids: [ObjectIdentifier: Int] = [:]
+    private var seen: Set<ObjectIdentifier> = []
+
+    mutating func visit(_ value: JellyValue) {
+        switch value {
+        case .shared(let shared):
+            let identity = ObjectIdentifier(shared)
+            if seen.contains(identity) {
+                if refids[identity] == nil { refids[identity] = refids.count + 1 }
+                return
+            }
+            seen.insert(identity)
+            visit(shared.value)
+        case .list(let items), .tuple(let items), .set(let items), .frozenSet(let items):
+            for item in items { visit(item) }
+        case .dictionary(let dictionary):
+            for entry in dictionary.entries {
+                visit(entry.key)
+                visit(entry.value)
+            }
+        case .failure(let failure):
+            if failure.receivedState != nil { visit(.dictionary(failure.stateToSend)) }
+        default:
+            break
+        }
+    }
+}

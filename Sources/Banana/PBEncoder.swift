@@ -1,0 +1,85 @@
+import NIOCore
+
+/// Writes the dialect handshake and PB messages into a `ByteBuffer` (no I/O).
+public enum PBEncoder {
+    /// Writes a server's dialect offer: a LIST of STRINGs (never VOCAB).
+    public static func writeDialectOffer(_ dialects: [[UInt8]] = PBDialect.twistedOffer, into buffer: inout ByteBuffer) {
+        buffer.writeBananaHeader(dialects.count, type: BananaTypeByte.list)
+        for name in dialects {
+            buffer.writeBananaHeader(name.count, type: BananaTypeByte.string)
+            buffer.writeBytes(name)
+        }
+    }
+
+    /// Writes a client's dialect choice: a bare STRING (never VOCAB).
+    public static func writeDialectChoice(_ dialect: [UInt8], into buffer: inout ByteBuffer) {
+        buffer.writeBananaHeader(dialect.count, type: BananaTypeByte.string)
+        buffer.writeBytes(dialect)
+    }
+
+    /// Writes one PB message as Twisted would.
+    ///
+    /// - Parameter objects: turns a `.object(x)` into `.remote(luid)` or `.local(luid)` from
+    ///   the broker's tables; it may throw to refuse.
+    /// - Throws: `BananaError` for values Twisted could not receive (too long, too large),
+    ///   `JellyError.unencodableObject`, or what `objects` throws. On error, the buffer may
+    ///   hold a partial message: write into a scratch buffer, or reset its writer index.
+    public static func write(_ message: PBMessage, dialect: PBDialect, into buffer: inout ByteBuffer,
+                             objects: @escaping (any JellyObject) throws -> JellyValue) throws {
+        let vocabulary = dialect == .pb
+        switch message {
+        case .version(let version):
+            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+            buffer.writeBananaWord(BananaVocabulary.version, vocabulary: vocabulary)
+            buffer.writeBananaInteger(version)
+        case .call(let call):
+            buffer.writeBananaHeader(7, type: BananaTypeByte.list)
+            buffer.writeBananaWord(call.isCacheMessage ? BananaVocabulary.cacheMessage : BananaVocabulary.message, vocabulary: vocabulary)
+            buffer.writeBananaInteger(call.requestID)
+            switch call.object {
+            case .luid(let luid): buffer.writeBananaInteger(luid)
+            case .name(let name): try buffer.writeBananaBytes(name, vocabulary: vocabulary)
+            }
+            var method = call.method
+            try method.withUTF8 { (utf8) throws in
+                try buffer.writeBananaBytes(UnsafeRawBufferPointer(utf8), vocabulary: vocabulary)
+            }
+            buffer.writeBananaInteger(call.answerRequired ? 1 : 0)
+            var encoder = JellyEncoder(dialect: dialect, objects: objects)
+            try encoder.encode(.tuple(call.arguments), into: &buffer)
+            try encoder.encodeKeywords(call.keywords, into: &buffer)
+        case .answer(let requestID, let result):
+            buffer.writeBananaHeader(3, type: BananaTypeByte.list)
+            buffer.writeBananaWord(BananaVocabulary.answer, vocabulary: vocabulary)
+            buffer.writeBananaInteger(requestID)
+            var encoder = JellyEncoder(dialect: dialect, objects: objects)
+            try encoder.encode(result, into: &buffer)
+        case .error(let requestID, let failure):
+            buffer.writeBananaHeader(3, type: BananaTypeByte.list)
+            buffer.writeBananaWord(BananaVocabulary.error, vocabulary: vocabulary)
+            buffer.writeBananaInteger(requestID)
+            var encoder = JellyEncoder(dialect: dialect, objects: objects)
+            try encoder.encode(failure, into: &buffer)
+        case .decref(let luid):
+            writeLuidMessage(BananaVocabulary.decref, luid, vocabulary: vocabulary, into: &buffer)
+        case .decache(let luid):
+            writeLuidMessage(BananaVocabulary.decache, luid, vocabulary: vocabulary, into: &buffer)
+        case .uncache(let luid):
+            writeLuidMessage(BananaVocabulary.uncache, luid, vocabulary: vocabulary, into: &buffer)
+        case .didNotUnderstand(let command):
+            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+            buffer.writeBananaPlainWord("didNotUnderstand")
+            try buffer.writeBananaBytes(command, vocabulary: vocabulary)
+        case .undecodableCall:
+            throw BananaError.notSendable("an undecodable call")
+        case .undecodableAnswer:
+            throw BananaError.notSendable("an undecodable answer")
+        }
+    }
+
+    private static func writeLuidMessage(_ word: UInt8, _ luid: Int, vocabulary: Bool, into buffer: inout ByteBuffer) {
+        buffer.writeBananaHeader(2, type: BananaTypeByte.list)
+        buffer.writeBananaWord(word, vocabulary: vocabulary)
+        buffer.writeBananaInteger(luid)
+    }
+}

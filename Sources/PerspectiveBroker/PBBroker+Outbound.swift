@@ -1,0 +1,126 @@
+import Banana
+import NIOCore
+
+/// Sending: encoding into one coalesced buffer, exporting objects, and calls we originate.
+extension PBBroker {
+    /// Encodes `message` into the outbound buffer; logs and drops it if it cannot be encoded.
+    func send(_ message: PBMessage) {
+        do {
+            try sendOrThrow(message)
+        } catch {
+            logger.error("could not encode an outgoing PB message", metadata: [
+                "connection": "\(connection.id)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// Encodes `message` into the outbound buffer, or leaves buffer and export table as they were and throws.
+    func sendOrThrow(_ message: PBMessage) throws {
+        guard phase == .open, let context else { throw PBCallError.connectionLost }
+        var buffer = outbound ?? context.channel.allocator.buffer(capacity: 1024)
+        let mark = buffer.writerIndex
+        exportedDuringEncoding.removeAll(keepingCapacity: true)
+        refusedDuringEncoding = nil
+        do {
+            try PBEncoder.write(message, dialect: dialect, into: &buffer) { object in
+                try self.outgoingReference(to: object)
+            }
+        } catch {
+            buffer.moveWriterIndex(to: mark)
+            outbound = buffer
+            for luid in exportedDuringEncoding { _ = exports.release(luid) }
+            exportedDuringEncoding.removeAll()
+            // The codec may wrap what the object hook threw; the hook's own failure says more.
+            throw refusedDuringEncoding ?? error
+        }
+        exportedDuringEncoding.removeAll()
+        outbound = buffer
+    }
+
+    /// How an object travels: our own objects by `[remote, luid]`, the peer's back as `[local, luid]`.
+    private func outgoingReference(to object: any JellyObject) throws -> JellyValue {
+        do {
+            if let reference = object as? PBRemoteReference {
+                guard reference.broker === self, case .luid(let luid) = reference.objectID else {
+                    throw PBCallError.unsendable("a remote reference can only be sent back over its own connection")
+                }
+                return .local(luid)
+            }
+            if let referenceable = object as? any PBReferenceable {
+                let luid = try exports.export(referenceable)
+                exportedDuringEncoding.append(luid)
+                return .remote(luid)
+            }
+            throw PBCallError.unsendable("\(type(of: object)) is not a PBReferenceable")
+        } catch {
+            refusedDuringEncoding = error
+            throw error
+        }
+    }
+
+    /// Writes what is buffered, once per read burst or per loop turn.
+    func scheduleFlush() {
+        guard !isInReadBurst, !isFlushScheduled else { return }
+        isFlushScheduled = true
+        eventLoop.execute {
+            self.isFlushScheduled = false
+            self.flushNow()
+        }
+    }
+
+    func flushNow() {
+        guard let buffer = outbound, buffer.readableBytes > 0, let context, phase != .closed else { return }
+        outbound = nil
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Sends a call to the peer's object `objectID`; answers the result (`.none` without answer).
+    /// Callable from any thread.
+    func call(_ objectID: PBObjectID, method: String, arguments: [JellyValue], keywords: JellyDictionary,
+              answerRequired: Bool) async throws -> JellyValue {
+        guard isOpenFlag.load(ordering: .acquiring) else { throw PBCallError.deadReference }
+        let promise = eventLoop.makePromise(of: JellyValue.self)
+        eventLoop.execute {
+            self.startCall(objectID, method: method, arguments: arguments, keywords: keywords,
+                           answerRequired: answerRequired, promise: promise)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    private func startCall(_ objectID: PBObjectID, method: String, arguments: [JellyValue], keywords: JellyDictionary,
+                           answerRequired: Bool, promise: EventLoopPromise<JellyValue>) {
+        guard phase == .open else {
+            promise.fail(phase == .closed ? PBCallError.deadReference : PBCallError.connectionLost)
+            return
+        }
+        lastRequestID += 1
+        let requestID = lastRequestID
+        let call = PBCall(requestID: requestID, object: objectID, method: method, answerRequired: answerRequired,
+                          arguments: arguments, keywords: keywords, isCacheMessage: false)
+        if answerRequired { pendingCalls[requestID] = promise }
+        do {
+            try sendOrThrow(.call(call))
+        } catch {
+            pendingCalls[requestID] = nil
+            promise.fail(error is PBCallError ? error : PBCallError.unsendable("\(error)"))
+            return
+        }
+        if !answerRequired { promise.succeed(.none) }
+        scheduleFlush()
+    }
+
+    /// Sends the one `decref` owed for a dropped remote reference. Callable from any thread.
+    func releaseRemoteReference(_ luid: Int) {
+        guard isOpenFlag.load(ordering: .relaxed) else { return }
+        eventLoop.execute {
+            guard self.phase == .open else { return }
+            self.send(.decref(luid: luid))
+            self.scheduleFlush()
+        }
+    }
+
+    /// Runs `logout` when `avatar` is released or the connection closes. Callable from any thread.
+    func attachLogout(_ logout: @escaping @Sendable () -> Void, to avatar: any PBReferenceable) {
+        logoutHooks.attach(logout, to: avatar)
+    }
+}

@@ -1,0 +1,342 @@
+import Banana
+import Logging
+import NIOCore
+import Synchronization
+
+/// The broker of one PB connection: the dialect handshake, the version message, request ids,
+/// the table of exported objects, pending calls, and the dispatch of incoming calls.
+///
+/// It sits in the channel pipeline after a `ByteToMessageHandler(PBFrameDecoder)`. Its
+/// mutable state is confined to the channel's event loop; other threads reach it through
+/// `eventLoop.execute`. Remote methods run as Swift tasks and hand their results back.
+final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = PBFrame
+    typealias OutboundOut = ByteBuffer
+
+    /// The PB protocol version both sides must announce.
+    static let protocolVersion = 6
+    /// The dialects a server offers, in its order of preference.
+    static let offeredDialects: [[UInt8]] = [Array("pb".utf8), Array("none".utf8)]
+
+    enum Phase {
+        /// Waiting for the dialect choice (server) or offer (client).
+        case handshaking
+        /// Messages flow.
+        case open
+        /// The connection closed; nothing is sent any more.
+        case closed
+    }
+
+    let role: PBRole
+    let eventLoop: any EventLoop
+    let connection: PBConnectionInfo
+    let logger: Logger
+    /// Fulfilled once the dialect is chosen and calls may be sent (clients wait for it).
+    let ready: EventLoopPromise<Void>
+    /// Fulfilled when the connection has closed and every pending call has failed.
+    let closed: EventLoopPromise<Void>
+    /// Remote methods started and not yet finished (read by the server's graceful stop).
+    let callsInFlight = Atomic<Int>(0)
+    /// Whether the connection is still usable, readable from any thread.
+    let isOpenFlag = Atomic<Bool>(true)
+
+    private let root: (any PBReferenceable)?
+    private let handshakeTimeout: TimeAmount?
+    let logoutHooks = PBLogoutHooks()
+
+    // Event-loop-confined state.
+    var phase = Phase.handshaking
+    var dialect = PBDialect.none
+    var context: ChannelHandlerContext?
+    var exports: PBExportTable
+    var pendingCalls: [Int: EventLoopPromise<JellyValue>] = [:]
+    var lastRequestID = 0
+    var outbound: ByteBuffer?
+    var isInReadBurst = false
+    var isFlushScheduled = false
+    /// Luids exported while encoding the current message (released again if encoding fails).
+    var exportedDuringEncoding: [Int] = []
+    /// What the object hook refused while encoding the current message.
+    var refusedDuringEncoding: (any Error)?
+    private var handshakeDeadline: Scheduled<Void>?
+    private var peerVersionReceived = false
+
+    init(role: PBRole, eventLoop: any EventLoop, connection: PBConnectionInfo, root: (any PBReferenceable)?,
+         maxExportedObjects: Int, handshakeTimeout: TimeAmount?, logger: Logger) {
+        self.role = role
+        self.eventLoop = eventLoop
+        self.connection = connection
+        self.root = root
+        self.exports = PBExportTable(limit: maxExportedObjects)
+        self.handshakeTimeout = handshakeTimeout
+        self.logger = logger
+        self.ready = eventLoop.makePromise(of: Void.self)
+        self.closed = eventLoop.makePromise(of: Void.self)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard handshakeDeadline == nil, phase == .handshaking else { return }
+        if let handshakeTimeout {
+            handshakeDeadline = context.eventLoop.scheduleTask(in: handshakeTimeout) { [self] in
+                guard !peerVersionReceived else { return }
+                closeConnection(because: "the PB handshake did not finish in time")
+            }
+        }
+        if role == .server {
+            var buffer = context.channel.allocator.buffer(capacity: 16)
+            PBEncoder.writeDialectOffer(Self.offeredDialects, into: &buffer)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        isInReadBurst = true
+        switch unwrapInboundIn(data) {
+        case .dialectOffer(let offered):
+            dialectOffered(offered)
+        case .dialectChoice(let chosen):
+            dialectChosen(chosen)
+        case .message(let message):
+            guard phase == .open else { return }
+            received(message)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        isInReadBurst = false
+        flushNow()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Banana and framing errors: one line, no payload bytes, and only this connection closes.
+        closeConnection(because: "\(error)")
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            closeConnection(because: "the connection was idle for too long")
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        shutDown()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        shutDown()
+        self.context = nil
+    }
+
+    /// Fails what is pending, runs the logout hooks, forgets the tables. Idempotent.
+    private func shutDown() {
+        guard phase != .closed else { return }
+        phase = .closed
+        isOpenFlag.store(false, ordering: .releasing)
+        handshakeDeadline?.cancel()
+        let pending = pendingCalls
+        pendingCalls.removeAll()
+        for promise in pending.values { promise.fail(PBCallError.connectionLost) }
+        exports.removeAll()
+        outbound = nil
+        logoutHooks.closeAndRunAll()
+        ready.fail(PBCallError.connectionLost)
+        closed.succeed(())
+    }
+
+    /// Logs one line (never payload bytes) and closes the connection.
+    func closeConnection(because reason: String) {
+        guard phase != .closed, let context else { return }
+        logger.notice("closing PB connection", metadata: [
+            "connection": "\(connection.id)", "peer": "\(connection.remoteAddress)", "reason": "\(reason)",
+        ])
+        context.close(promise: nil)
+    }
+
+    // MARK: Handshake
+
+    private func dialectOffered(_ offered: [[UInt8]]) {
+        guard role == .client, phase == .handshaking, let context else { return }
+        guard let choice = offered.first(where: { Self.offeredDialects.contains($0) }) else {
+            closeConnection(because: "the server offered no dialect we speak")
+            return
+        }
+        dialect = choice == Self.offeredDialects[0] ? .pb : .none
+        var buffer = context.channel.allocator.buffer(capacity: 16)
+        PBEncoder.writeDialectChoice(choice, into: &buffer)
+        outbound = buffer
+        phase = .open
+        send(.version(Self.protocolVersion))
+        flushNow()
+        ready.succeed(())
+    }
+
+    private func dialectChosen(_ chosen: [UInt8]) {
+        guard role == .server, phase == .handshaking else { return }
+        guard Self.offeredDialects.contains(chosen) else {
+            closeConnection(because: "the client chose a dialect we did not offer")
+            return
+        }
+        dialect = chosen == Self.offeredDialects[0] ? .pb : .none
+        phase = .open
+        send(.version(Self.protocolVersion))
+        ready.succeed(())
+    }
+
+    // MARK: Incoming messages
+
+    private func received(_ message: PBMessage) {
+        switch message {
+        case .version(let version):
+            guard version == Self.protocolVersion else {
+                closeConnection(because: "the peer speaks PB version \(version), we speak \(Self.protocolVersion)")
+                return
+            }
+            peerVersionReceived = true
+            handshakeDeadline?.cancel()
+        case .call(let call):
+            receivedCall(call)
+        case .answer(let requestID, let result):
+            guard let promise = pendingCalls.removeValue(forKey: requestID) else {
+                closeConnection(because: "answer for request \(requestID), which is not pending")
+                return
+            }
+            promise.succeed(resolveIncoming(result))
+        case .error(let requestID, let failure):
+            guard let promise = pendingCalls.removeValue(forKey: requestID) else {
+                closeConnection(because: "error for request \(requestID), which is not pending")
+                return
+            }
+            promise.fail(PBCallError.remoteFailure(Self.failure(from: failure)))
+        case .undecodableAnswer(let requestID, let error):
+            pendingCalls.removeValue(forKey: requestID)?.fail(PBCallError.undecodableAnswer("\(error)"))
+            closeConnection(because: "undecodable answer to request \(requestID): \(error)")
+        case .undecodableCall(let requestID, let answerRequired, let error):
+            logger.debug("refused a call with undecodable arguments", metadata: [
+                "connection": "\(connection.id)", "error": "\(error)",
+            ])
+            if answerRequired {
+                send(.error(requestID: requestID, failure: .failure(PBFailures.insecureJelly(Self.insecureValue(error)))))
+                scheduleFlush()
+            }
+        case .decref(let luid):
+            switch exports.release(luid) {
+            case .unknown:
+                logger.debug("decref of an object that is not exported", metadata: [
+                    "connection": "\(connection.id)", "luid": "\(luid)",
+                ])
+            case .stillReferenced:
+                break
+            case .released(let object):
+                logoutHooks.released(object)
+            }
+        case .decache, .uncache:
+            break  // No cacheables are exported or held.
+        case .didNotUnderstand(let command):
+            logger.notice("the peer did not understand a command", metadata: [
+                "connection": "\(connection.id)", "command": "\(String(decoding: command.prefix(32), as: UTF8.self))",
+            ])
+        }
+    }
+
+    /// The value Twisted puts in an InsecureJelly failure: the refused head's repr, e.g. `b'class'`.
+    private static func insecureValue(_ error: JellyError) -> String {
+        if case .insecure(let head) = error { return head }
+        return "\(error)"
+    }
+
+    /// A received error payload as a failure; a payload that is not a CopyableFailure is kept as text.
+    static func failure(from payload: JellyValue) -> JellyFailure {
+        if case .failure(let failure) = payload { return failure }
+        if case .shared(let shared) = payload { return failure(from: shared.value) }
+        let text = payload.stringValue ?? "\(payload)"
+        return JellyFailure(type: "builtins.str", value: text, parents: ["builtins.str", "builtins.object"])
+    }
+
+    private func receivedCall(_ call: PBCall) {
+        let target: (any PBReferenceable)?
+        switch call.object {
+        case .name(let name): target = name == Array("root".utf8) ? root : nil
+        case .luid(let luid): target = call.isCacheMessage ? nil : exports.object(luid)
+        }
+        guard let target else {
+            if call.answerRequired {
+                send(.error(requestID: call.requestID, failure: .failure(PBFailures.pbError("Invalid Object ID"))))
+                scheduleFlush()
+            }
+            return
+        }
+        let arguments = call.arguments.map { resolveIncoming($0) }
+        let keywords = resolveIncoming(call.keywords)
+        let context = PBCallContext(connection: connection, broker: self)
+        callsInFlight.wrappingAdd(1, ordering: .relaxed)
+        Task {
+            let outcome: Result<JellyValue, any Error>
+            do {
+                outcome = .success(try await target.remoteMessage(
+                    call.method, arguments: arguments, keywords: keywords, context: context))
+            } catch {
+                outcome = .failure(error)
+            }
+            self.eventLoop.execute {
+                self.callsInFlight.wrappingSubtract(1, ordering: .relaxed)
+                self.finishCall(call, target: target, outcome: outcome)
+            }
+        }
+    }
+
+    private func finishCall(_ call: PBCall, target: any PBReferenceable, outcome: Result<JellyValue, any Error>) {
+        switch outcome {
+        case .success(let result):
+            guard call.answerRequired, phase == .open else { return }
+            do {
+                try sendOrThrow(.answer(requestID: call.requestID, result: result))
+            } catch {
+                let failure = failureToSend(for: error, method: call.method, target: target)
+                send(.error(requestID: call.requestID, failure: .failure(failure)))
+            }
+        case .failure(let error):
+            let failure = failureToSend(for: error, method: call.method, target: target)
+            guard call.answerRequired, phase == .open else { return }
+            send(.error(requestID: call.requestID, failure: .failure(failure)))
+        }
+        scheduleFlush()
+    }
+
+    /// The failure the peer gets for `error`; unexpected errors are logged once and their text withheld.
+    private func failureToSend(for error: any Error, method: String, target: any PBReferenceable) -> JellyFailure {
+        switch error {
+        case let failure as JellyFailure:
+            return failure
+        case PBCallError.noSuchMethod(let name):
+            return target.isAvatar
+                ? PBFailures.attributeError("'\(type(of: target))' object has no attribute 'perspective_\(name)'")
+                : PBFailures.noSuchMethod(name)
+        case PBCallError.badArguments(let reason):
+            return PBFailures.typeError(reason)
+        case PBCallError.remoteFailure(let failure):
+            return failure
+        default:
+            logger.error("remote method failed", metadata: [
+                "connection": "\(connection.id)", "method": "\(method.prefix(64))",
+                "error": "\(String(reflecting: type(of: error)))",
+            ])
+            return PBFailures.pbError("remote method \(method.prefix(64)) failed")
+        }
+    }
+}

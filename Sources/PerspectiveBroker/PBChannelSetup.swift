@@ -1,0 +1,43 @@
+import Banana
+import Logging
+import NIOCore
+import Synchronization
+
+/// Builds the pipeline of one PB connection: [idle timeout] -> Banana frame decoder -> broker.
+enum PBChannelSetup {
+    private static let lastConnectionID = Atomic<UInt64>(0)
+
+    /// A new, process-unique connection number.
+    static func nextConnectionID() -> UInt64 {
+        lastConnectionID.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    /// Describes `channel`'s peer.
+    static func connectionInfo(for channel: any Channel) -> PBConnectionInfo {
+        let address = channel.remoteAddress
+        var text = "unknown"
+        var isLoopback = false
+        if let address, let ip = address.ipAddress, let port = address.port {
+            text = address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+            isLoopback = ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+        }
+        return PBConnectionInfo(id: nextConnectionID(), remoteAddress: text, isLoopback: isLoopback)
+    }
+
+    /// Installs the handlers; must run on `channel`'s event loop. Answers the broker.
+    static func install(on channel: any Channel, role: PBRole, limits: BananaLimits, root: (any PBReferenceable)?,
+                        maxExportedObjects: Int, handshakeTimeout: Duration?, idleTimeout: Duration?,
+                        connection: PBConnectionInfo, logger: Logger) throws -> PBBroker {
+        let broker = PBBroker(
+            role: role, eventLoop: channel.eventLoop, connection: connection, root: root,
+            maxExportedObjects: maxExportedObjects, handshakeTimeout: handshakeTimeout.map { TimeAmount($0) },
+            logger: logger)
+        let operations = channel.pipeline.syncOperations
+        if let idleTimeout {
+            try operations.addHandler(IdleStateHandler(allTimeout: TimeAmount(idleTimeout)))
+        }
+        try operations.addHandler(ByteToMessageHandler(PBFrameDecoder(role: role, limits: limits)))
+        try operations.addHandler(broker)
+        return broker
+    }
+}

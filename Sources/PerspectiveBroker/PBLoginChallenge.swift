@@ -1,0 +1,32 @@
+import Crypto
+
+/// The arithmetic of PB's challenge-response login (`IUsernameHashedPassword` over MD5).
+public enum PBLoginChallenge {
+    /// A fresh 16-byte challenge from the system's cryptographically secure generator.
+    public static func makeChallenge() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    /// The response a client sends: MD5(MD5(secret) || challenge), raw 16-byte digests.
+    public static func response(secret: [UInt8], challenge: [UInt8]) -> [UInt8] {
+        let hashedSecret = Insecure.MD5.hash(data: secret)
+        return response(hashedSecret: Array(hashedSecret), challenge: challenge)
+    }
+
+    /// The response computed from an already hashed secret: MD5(hashedSecret || challenge).
+    public static func response(hashedSecret: [UInt8], challenge: [UInt8]) -> [UInt8] {
+        var md5 = Insecure.MD5()
+        md5.update(data: hashedSecret)
+        md5.update(data: challenge)
+        return Array(md5.finalize())
+    }
+
+    /// Whether `response` equals `expected`, in time that does not depend on where they differ.
+    public static func constantTimeEquals(_ response: [UInt8], _ expected: [UInt8]) -> Bool {
+        guard response.count == expected.count else { return false }
+        var difference: UInt8 = 0
+        for index in response.indices { difference |= response[index] ^ expected[index] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,66 @@
+import Banana
+
+/// An object the broker exports by reference: the root, a login challenger, an avatar,
+/// or any child object a remote method hands out.
+///
+/// Nothing reflects over Swift methods: the object itself says which remote method
+/// names it answers, in `remoteMessage`.
+public protocol PBReferenceable: JellyObject {
+    /// Whether a missing method fails as a `pb.Avatar`'s does (`builtins.AttributeError`)
+    /// or as a plain `pb.Referenceable`'s (`twisted.spread.flavors.NoSuchMethod`).
+    /// Defaults to `false`.
+    var isAvatar: Bool { get }
+
+    /// Runs the remote method `method` with the peer's arguments and keyword arguments.
+    ///
+    /// Throw a `JellyFailure` to send exactly that failure; throw
+    /// `PBCallError.noSuchMethod` for an unknown name and `PBCallError.badArguments`
+    /// for wrong argument counts or types (sent as `builtins.TypeError`). Any other
+    /// error is logged once and sent as a generic `twisted.spread.pb.Error` whose text
+    /// does not include the error's description, so nothing leaks to the peer.
+    func remoteMessage(
+        _ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext
+    ) async throws -> JellyValue
+}
+
+extension PBReferenceable {
+    /// Plain referenceables are not avatars.
+    public var isAvatar: Bool { false }
+}
+
+/// What a remote method knows about the call it serves.
+public struct PBCallContext: Sendable {
+    /// The connection the call arrived on.
+    public let connection: PBConnectionInfo
+
+    /// The broker serving the connection, for the portal's logout bookkeeping.
+    let broker: PBBroker?
+
+    init(connection: PBConnectionInfo, broker: PBBroker?) {
+        self.connection = connection
+        self.broker = broker
+    }
+}
+
+/// Facts about one PB connection.
+public struct PBConnectionInfo: Sendable, Hashable, CustomStringConvertible {
+    /// A number unique among this process's connections.
+    public let id: UInt64
+    /// The peer's address as "ip:port" ("[ip]:port" for IPv6).
+    public let remoteAddress: String
+    /// Whether the peer connected over the loopback interface.
+    public let isLoopback: Bool
+    /// Whether the connection is protected by TLS (always `false` for now).
+    public let isTLS: Bool
+
+    /// Creates a description of a connection.
+    public init(id: UInt64, remoteAddress: String, isLoopback: Bool, isTLS: Bool = false) {
+        self.id = id
+        self.remoteAddress = remoteAddress
+        self.isLoopback = isLoopback
+        self.isTLS = isTLS
+    }
+
+    /// "connection <id> from <address>".
+    public var description: String { "connection \(id) from \(remoteAddress)" }
+}

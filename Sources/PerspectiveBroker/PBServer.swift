@@ -1,0 +1,102 @@
+import Banana
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A PB server: accepts TCP connections and serves each one a root object.
+public final class PBServer: Sendable {
+    private struct State {
+        var serverChannel: (any Channel)?
+        var connections: [UInt64: (channel: any Channel, broker: PBBroker)] = [:]
+        var isStopping = false
+    }
+
+    private let configuration: PBServerConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let root: @Sendable (PBConnectionInfo) -> any PBReferenceable
+    private let state = Mutex(State())
+
+    /// Creates a server; `root` makes the object each new connection sees as `root`
+    /// (normally a `PBPortalRoot`).
+    public init(configuration: PBServerConfiguration, group: any EventLoopGroup, logger: Logger,
+                root: @escaping @Sendable (PBConnectionInfo) -> any PBReferenceable) {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        self.root = root
+    }
+
+    /// Binds and starts accepting; answers the bound port (useful with port 0).
+    /// Throws the socket error if the address cannot be bound.
+    public func start() async throws -> Int {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture { try self.accept(channel) }
+            }
+        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        state.withLock { $0.serverChannel = channel }
+        let port = channel.localAddress?.port ?? configuration.port
+        logger.info("PB server listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
+        return port
+    }
+
+    private func accept(_ channel: any Channel) throws {
+        let connection = PBChannelSetup.connectionInfo(for: channel)
+        let admitted = state.withLock { state -> Bool in
+            if state.isStopping { return false }
+            if let limit = configuration.maxConnections, state.connections.count >= limit { return false }
+            return true
+        }
+        guard admitted else {
+            logger.notice("refusing PB connection", metadata: [
+                "connection": "\(connection.id)", "peer": "\(connection.remoteAddress)",
+                "reason": "too many connections or stopping",
+            ])
+            throw ChannelError.ioOnClosedChannel
+        }
+        let broker = try PBChannelSetup.install(
+            on: channel, role: .server, limits: configuration.limits, root: root(connection),
+            maxExportedObjects: configuration.maxExportedObjects, handshakeTimeout: configuration.handshakeTimeout,
+            idleTimeout: configuration.idleTimeout, connection: connection, logger: logger)
+        state.withLock { $0.connections[connection.id] = (channel, broker) }
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = state.withLock { $0.connections.removeValue(forKey: connection.id) }
+        }
+    }
+
+    /// How many connections are open.
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Stops accepting, lets calls in progress finish for at most `gracePeriod`, then closes
+    /// every connection (pending calls fail, logout hooks run).
+    public func stop(gracePeriod: Duration) async {
+        let serverChannel = state.withLock { state -> (any Channel)? in
+            state.isStopping = true
+            defer { state.serverChannel = nil }
+            return state.serverChannel
+        }
+        try? await serverChannel?.close()
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: gracePeriod)
+        while clock.now < deadline {
+            let busy = state.withLock { state in
+                state.connections.values.contains { $0.broker.callsInFlight.load(ordering: .relaxed) > 0 }
+            }
+            if !busy { break }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let connections = state.withLock { Array($0.connections.values) }
+        for connection in connections {
+            try? await connection.channel.close()
+        }
+        for connection in connections {
+            try? await connection.broker.closed.futureResult.get()
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// PerspectiveBroker module: see the files beside this one.

@@ -1,5 +1,0 @@
-import Testing
-
-@Test func interopTestsBuilds() {
-    #expect(Bool(true))
-}

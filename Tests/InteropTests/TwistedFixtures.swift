@@ -1,0 +1,57 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The Python fixtures in Tests/InteropTests/Fixtures, run with stock Twisted.
+enum TwistedFixtures {
+    static let directory = BuiltProducts.packageRoot + "/Tests/InteropTests/Fixtures"
+
+    /// The venv's python, or a recorded failure saying how to create it (never a skip).
+    static func python() -> String? {
+        let python = BuiltProducts.twistedPython
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("""
+                No Python with stock Twisted at \(python). Run scripts/test (it creates the venv \
+                and sets PBAUTH_PYTHON), or set PBAUTH_PYTHON to a python with twisted==26.10.0.
+                """)
+            return nil
+        }
+        return python
+    }
+
+    /// Runs the Twisted client fixture against `port` with `scenarios`, off the cooperative pool.
+    static func runClient(port: Int, scenarios: [String], timeout: TimeInterval = 120) async throws -> ProcessOutcome? {
+        guard let python = python() else { return nil }
+        let arguments = [directory + "/twisted_pb_client.py", String(port)] + scenarios
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    try ChildProcess.run(python, arguments, timeout: timeout)
+                })
+            }
+        }
+    }
+
+    /// Starts the Twisted server fixture; answers it and its port.
+    static func startServer() throws -> (process: RunningProcess, port: Int)? {
+        guard let python = python() else { return nil }
+        let process = try RunningProcess(python, [directory + "/twisted_pb_server.py"])
+        guard let line = process.waitForLine(timeout: 30, where: { Int($0) != nil }), let port = Int(line) else {
+            Issue.record("the Twisted server fixture printed no port: \(process.standardError.suffix(20))")
+            process.stop()
+            return nil
+        }
+        return (process, port)
+    }
+}
+
+/// Checks that the client fixture passed every scenario, with its output on failure.
+func expectAllPassed(_ outcome: ProcessOutcome?, _ scenarios: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    guard let outcome else { return }
+    let report = "stdout:\n\(outcome.standardOutput)\nstderr:\n\(outcome.standardError.suffix(3000))"
+    #expect(outcome.status == 0, "\(report)", sourceLocation: sourceLocation)
+    for scenario in scenarios {
+        #expect(outcome.standardOutput.contains("PASS \(scenario)\n"), "\(scenario) did not pass\n\(report)",
+                sourceLocation: sourceLocation)
+    }
+}

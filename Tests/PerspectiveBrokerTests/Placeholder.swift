@@ -1,5 +1,0 @@
-import Testing
-
-@Test func perspectiveBrokerTestsBuilds() {
-    #expect(Bool(true))
-}
