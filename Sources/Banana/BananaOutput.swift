@@ -17,6 +17,7 @@ struct BananaOutput: ~Copyable {
     }
 
     /// The bytes written so far.
+    @discardableResult
     func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
