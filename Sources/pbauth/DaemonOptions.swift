@@ -48,3 +48,18 @@ func raiseOpenFileLimit() {
     limit.rlim_cur = limit.rlim_max
     _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }
+
+/// Runs a daemon; an error that stops it becomes one line `pbauth: <message>` on
+/// standard error and exit code 1 (usage errors keep ArgumentParser's handling).
+func reportingDaemonFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("pbauth: \(AdminAction.message(for: error, databasePath: "the database"))\n".utf8))
+        throw ExitCode(1)
+    }
+}

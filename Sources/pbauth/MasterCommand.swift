@@ -31,21 +31,23 @@ struct MasterCommand: AsyncParsableCommand {
     var pbPasswordLogin: Bool?
 
     func run() async throws {
-        var flags: [String: String] = [:]
-        flags["database"] = database
-        flags["listen"] = listen
-        flags["key_file"] = keyFile
-        flags["pb_password_login"] = pbPasswordLogin.map { $0 ? "true" : "false" }
-        let settings = try daemon.settings(known: MasterConfiguration.keys, defaultFile: "config/master.conf", flags: flags)
-        let configuration = try MasterConfiguration(settings: settings)
-        let logger = try bootstrapLogging(level: configuration.logLevel)
-        raiseOpenFileLimit()
-        let service = MasterService(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
-        try await group.run()
+        try await reportingDaemonFailures {
+            var flags: [String: String] = [:]
+            flags["database"] = database
+            flags["listen"] = listen
+            flags["key_file"] = keyFile
+            flags["pb_password_login"] = pbPasswordLogin.map { $0 ? "true" : "false" }
+            let settings = try daemon.settings(known: MasterConfiguration.keys, defaultFile: "config/master.conf", flags: flags)
+            let configuration = try MasterConfiguration(settings: settings)
+            let logger = try bootstrapLogging(level: configuration.logLevel)
+            raiseOpenFileLimit()
+            let service = MasterService(configuration: configuration, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            try await group.run()
+        }
     }
 }

@@ -9,8 +9,9 @@ struct PBAuthCommand: AsyncParsableCommand {
             The database defaults to $PBAUTH_DATABASE, else pbauth.sqlite in the current \
             directory; its server key to the database path plus .key.
             """,
-        // The daemons (`master`, `subordinate`) join this list in their own files.
         subcommands: [
+            MasterCommand.self,
+            SubordinateCommand.self,
             MigrateCommand.self,
             AccountCommand.self,
             SessionCommand.self,

@@ -32,22 +32,24 @@ struct SubordinateCommand: AsyncParsableCommand {
     var hopLimit: Int?
 
     func run() async throws {
-        var flags: [String: String] = [:]
-        flags["upstream"] = upstream
-        flags["broker"] = broker
-        flags["token_file"] = tokenFile
-        flags["listen"] = listen
-        flags["hop_limit"] = hopLimit.map(String.init)
-        let settings = try daemon.settings(known: SubordinateConfiguration.keys, defaultFile: "config/subordinate.conf", flags: flags)
-        let configuration = try SubordinateConfiguration(settings: settings)
-        let logger = try bootstrapLogging(level: configuration.logLevel)
-        raiseOpenFileLimit()
-        let service = SubordinateService(configuration: configuration, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
-        try await group.run()
+        try await reportingDaemonFailures {
+            var flags: [String: String] = [:]
+            flags["upstream"] = upstream
+            flags["broker"] = broker
+            flags["token_file"] = tokenFile
+            flags["listen"] = listen
+            flags["hop_limit"] = hopLimit.map(String.init)
+            let settings = try daemon.settings(known: SubordinateConfiguration.keys, defaultFile: "config/subordinate.conf", flags: flags)
+            let configuration = try SubordinateConfiguration(settings: settings)
+            let logger = try bootstrapLogging(level: configuration.logLevel)
+            raiseOpenFileLimit()
+            let service = SubordinateService(configuration: configuration, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+            try await group.run()
+        }
     }
 }

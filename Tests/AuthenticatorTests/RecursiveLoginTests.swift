@@ -14,10 +14,12 @@ struct RecursiveLoginTests {
 
     init() throws {
         cluster = try Cluster()
+        // PB password logins are recorded in the database when the master starts;
+        // a password set while they are on gets a PB verifier.
+        masterPort = try cluster.startMaster(extra: ["--pb-password-login"]).port
         try cluster.addUser("alice", password: "correct horse")
         let edge1 = try cluster.addBroker("edge1")
         let edge2 = try cluster.addBroker("edge2")
-        masterPort = try cluster.startMaster(extra: ["--pb-password-login"]).port
         edge1Port = try cluster.startSubordinate(upstreamPort: masterPort, broker: "edge1", tokenFile: edge1.file).port
         edge2Port = try cluster.startSubordinate(upstreamPort: edge1Port, broker: "edge2", tokenFile: edge2.file).port
     }

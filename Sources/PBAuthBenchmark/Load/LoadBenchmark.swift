@@ -49,7 +49,7 @@ enum LoadBenchmark {
             printRow(row)
         }
         let json = try JSONSerialization.data(withJSONObject: ["pbauth_load": results], options: [.sortedKeys])
-        print(String(decoding: json, as: UTF8.self))
+        emitLine(String(decoding: json, as: UTF8.self))
     }
 
     /// Runs the generator process for `plan`; for `idle`, samples the master's memory while the connections are held.
@@ -93,8 +93,7 @@ enum LoadBenchmark {
         let keys = ["scenario", "per_second", "p50_ms", "p99_ms", "max_ms", "errors", "generator_cores", "master_cores",
                     "password_per_second", "password_p99_ms", "check_p99_ratio", "master_rss_mib", "password_threads"]
         let text = keys.compactMap { key in row[key].map { "\(key)=\($0)" } }.joined(separator: "  ")
-        print(text)
-        fflush(stdout)
+        emitLine(text)
     }
 
     static func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }

@@ -21,7 +21,7 @@ enum LoadGenerator {
         case .idle: report = try await idle(plan)
         }
         let json = try JSONEncoder().encode(report)
-        print(String(decoding: json, as: UTF8.self))
+        emitLine(String(decoding: json, as: UTF8.self))
     }
 
     /// Runs `load` through a warm-up and then for the measured duration.
@@ -174,8 +174,7 @@ enum LoadGenerator {
             samples.add(monotonicSeconds() - began)
         }
         let wall = monotonicSeconds() - start
-        print("READY \(held.count)")
-        fflush(stdout)
+        emitLine("READY \(held.count)")
         _ = readLine()  // the orchestrator has sampled the master's memory
         for (connection, _) in held { await connection.close() }
         return GeneratorReport(scenario: "idle", primary: samples.summary(duration: wall), secondary: nil,

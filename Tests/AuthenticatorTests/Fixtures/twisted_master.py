@@ -7,6 +7,7 @@ line of standard output, then one line `via <json>` per authenticate_account cal
 """
 import hashlib
 import json
+import signal
 import sys
 import time
 
@@ -57,4 +58,7 @@ def main(broker, token, username, cookie):
 
 
 if __name__ == "__main__":
+    # A parent that blocks SIGTERM in its threads passes the mask on; unblock it so that
+    # the test's SIGTERM stops the reactor at once.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     main(*sys.argv[1:])

@@ -4,6 +4,7 @@ Usage: twisted_subordinate.py MASTER_PORT BROKER_NAME TOKEN
 Logs in to the master as the broker principal, then serves a portal on an
 OS-chosen loopback port, printed alone on the first line of standard output.
 """
+import signal
 import sys
 
 from twisted.cred import credentials, portal
@@ -57,5 +58,8 @@ def start(master_port, broker, token):
 
 
 if __name__ == "__main__":
+    # A parent that blocks SIGTERM in its threads passes the mask on; unblock it so that
+    # the test's SIGTERM stops the reactor at once.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     start(*sys.argv[1:]).addErrback(lambda failure: (print(failure, file=sys.stderr), reactor.stop()))
     reactor.run()
