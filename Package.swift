@@ -138,6 +138,7 @@ let package = Package(
             dependencies: [
                 "Authenticator", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Fixtures"]

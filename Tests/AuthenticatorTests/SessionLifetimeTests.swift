@@ -1,0 +1,47 @@
+import Banana
+import Foundation
+import PerspectiveBroker
+import TestSupport
+import Testing
+
+/// Absolute and idle session limits, seen from a client. Times are whole Unix
+/// seconds, so every wait keeps at least a second of margin.
+@Suite("Session lifetime", .serialized)
+struct SessionLifetimeTests {
+    @Test func aSessionEndsAtItsAbsoluteLifetime() async throws {
+        let cluster = try Cluster()
+        try cluster.addUser("alice", password: "pw")
+        let port = try cluster.startMaster(extra: ["--set", "session_lifetime=2"]).port
+        let cookie = try #require(try await Client.authenticate(port, "alice", "pw").dictionaryValue?["cookie"]?.stringValue)
+        let (connection, _) = try await Client.login(port, "alice", cookie)
+        await connection.close()
+        try await Task.sleep(for: .milliseconds(3_500))
+        #expect(await remoteFailure { _ = try await Client.login(port, "alice", cookie) }?.check("twisted.cred.error.UnauthorizedLogin") == true)
+    }
+
+    @Test func aSessionInUseOutlivesTheIdleLimitAndEndsWhenLeftAlone() async throws {
+        let cluster = try Cluster()
+        try cluster.addUser("alice", password: "pw")
+        let edge1 = try cluster.addBroker("edge1")
+        let masterPort = try cluster.startMaster(extra: ["--set", "session_idle_limit=3"]).port
+        let edgePort = try cluster.startSubordinate(upstreamPort: masterPort, broker: "edge1", tokenFile: edge1.file).port
+        let cookie = try #require(try await Client.authenticate(masterPort, "alice", "pw").dictionaryValue?["cookie"]?.stringValue)
+        // Used every second for five seconds: longer than the idle limit, never idle that long.
+        for _ in 0..<5 {
+            try await Task.sleep(for: .seconds(1))
+            let (connection, _) = try await Client.login(edgePort, "alice", cookie)
+            await connection.close()
+        }
+        // The uses reached the database as coalesced last_seen updates (flushed every 50 ms here).
+        try await Task.sleep(for: .milliseconds(500))
+        let listing = try cluster.admin(["session", "list", "alice", "--json", "--database", cluster.database])
+        #expect(!listing.contains(cookie))
+        let sessions = try #require(try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [[String: Any]])
+        let session = try #require(sessions.first)
+        let created = try #require(session["created"] as? Int), lastSeen = try #require(session["last_seen"] as? Int)
+        #expect(lastSeen - created >= 4)
+
+        try await Task.sleep(for: .milliseconds(4_500))
+        #expect(await remoteFailure { _ = try await Client.login(edgePort, "alice", cookie) }?.check("twisted.cred.error.UnauthorizedLogin") == true)
+    }
+}
