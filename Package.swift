@@ -139,7 +139,6 @@ let package = Package(
                 "Authenticator", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Fixtures"]
         ),

@@ -1,6 +1,7 @@
 import AccountStore
 import Banana
 import Foundation
+import PerspectiveBroker
 
 /// The master's checker: answers from the SQLite database, on worker threads
 /// (never on an event loop). Quick reads use `quick`; scrypt, which takes a
@@ -41,7 +42,7 @@ public final class MasterChecker: Checker {
         guard !pending.lastSeen.isEmpty || !pending.records.isEmpty else { return }
         try await quick.run { store in
             try store.touchSessions(pending.lastSeen)
-            for record in pending.records { try store.appendAudit(record.auditEntry) }
+            try store.appendAudit(pending.records.map(\.auditEntry))
         }
     }
 
@@ -72,28 +73,34 @@ public final class MasterChecker: Checker {
         let time = now()
         let configuration = self.configuration
         let account = try await quick.run { store in try store.account(named: username) }
-        let result: CheckResult
+        let refusal: AuthenticationFailure?
         if let account {
             if account.disabled {
-                result = .failure(.accountDisabled)
+                refusal = .accountDisabled
             } else if account.kind != .user {
-                result = .failure(.invalidPassword)
-            } else if Self.isLocked(account, now: time) {
-                result = .failure(.lockedOut)
+                refusal = .invalidPassword
+            } else if account.isLocked(now: time) {
+                refusal = .lockedOut
             } else {
-                result = try await passwords.run { store in
-                    guard try store.verifyPassword(accountID: account.id, password: password) else {
-                        _ = try store.recordFailedAttempt(accountID: account.id, now: time,
-                                                          threshold: configuration.lockoutThreshold,
-                                                          lockSeconds: Int64(configuration.lockoutSeconds))
-                        return .failure(.invalidPassword)
-                    }
-                    return .success(try Self.startSession(store: store, account: account, path: [], source: source,
-                                                          now: time, configuration: configuration))
-                }
+                refusal = nil
             }
         } else {
-            result = .failure(.noSuchAccount)
+            refusal = .noSuchAccount
+        }
+        let result: CheckResult = try await passwords.run { store in
+            guard let account, refusal == nil else {
+                // As slow as a wrong password, so that timing tells nothing about the account.
+                try store.spendPasswordCheckTime(password: password)
+                return .failure(refusal ?? .invalidPassword)
+            }
+            guard try store.verifyPassword(accountID: account.id, password: password) else {
+                _ = try store.recordFailedAttempt(accountID: account.id, now: time,
+                                                  threshold: configuration.lockoutThreshold,
+                                                  lockSeconds: Int64(configuration.lockoutSeconds))
+                return .failure(.invalidPassword)
+            }
+            return .success(try Self.startSession(store: store, account: account, path: [], source: source,
+                                                  now: time, configuration: configuration))
         }
         activity.record(LoginRecord(time: time, action: "authenticate", account: username,
                                     outcome: result.outcome, reason: result.reason, brokerPath: [], source: source))
@@ -125,7 +132,7 @@ public final class MasterChecker: Checker {
         return .stringKeyedDictionary([
             ("username", .string(account.name)),
             ("disabled", .bool(account.disabled)),
-            ("locked", .bool(Self.isLocked(account, now: time))),
+            ("locked", .bool(account.isLocked(now: time))),
             ("live_sessions", .int(liveSessions)),
         ])
     }
@@ -160,7 +167,7 @@ public final class MasterChecker: Checker {
             sessions = try liveSessions(store: store, accountID: account.id, now: now, idleLimit: configuration.idleLimit, activity: activity)
             for session in sessions {
                 let verifier = store.md5CookieVerifier(forSessionID: session.id)
-                if ChallengeResponse.matches(verifier: verifier, challenge: challenge, response: response) {
+                if PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
                     activity.sessionUsed(session.id, at: now)
                     let expires = configuration.idleLimit.map { min(session.expires, now + $0) } ?? session.expires
                     return .success(AuthenticationStatus(username: account.name, kind: .user, master: false,
@@ -171,12 +178,12 @@ public final class MasterChecker: Checker {
             sessions = []
         }
 
-        if isLocked(account, now: now) { return .failure(.lockedOut) }
+        if account.isLocked(now: now) { return .failure(.lockedOut) }
 
         switch account.kind {
         case .broker:
             if let verifier = try store.brokerTokenVerifier(accountID: account.id),
-               ChallengeResponse.matches(verifier: verifier, challenge: challenge, response: response) {
+               PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
                 if account.failedAttempts > 0 { try store.resetFailedAttempts(accountID: account.id) }
                 return .success(AuthenticationStatus(username: account.name, kind: .broker, master: false, session: "", expires: 0),
                                 reason: "broker token")
@@ -184,7 +191,7 @@ public final class MasterChecker: Checker {
         case .user:
             if configuration.pbPasswordLogin,
                let verifier = try store.pbPasswordVerifier(accountID: account.id),
-               ChallengeResponse.matches(verifier: verifier, challenge: challenge, response: response) {
+               PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
                 return .success(try startSession(store: store, account: account, path: path, source: source,
                                                  now: now, configuration: configuration), reason: "password")
             }
@@ -203,11 +210,6 @@ public final class MasterChecker: Checker {
             let lastSeen = max(session.lastSeen, activity.pendingLastSeen(session.id) ?? 0)
             return now - lastSeen < idleLimit
         }
-    }
-
-    static func isLocked(_ account: Account, now: Int64) -> Bool {
-        guard let until = account.lockedUntil else { return false }
-        return until > now
     }
 
     /// Starts a session after a correct password; resets the failure count and notes the login.

@@ -1,5 +1,4 @@
 import Banana
-import Crypto
 import Foundation
 import NIOCore
 import NIOPosix
@@ -130,12 +129,11 @@ enum Client {
 
     /// What a PB client answers to `challenge` when it holds `secret`.
     static func response(secret: String, challenge: [UInt8]) -> [UInt8] {
-        let verifier = Array(Insecure.MD5.hash(data: Array(secret.utf8)))
-        return Array(Insecure.MD5.hash(data: verifier + challenge))
+        PBLoginChallenge.response(secret: Array(secret.utf8), challenge: challenge)
     }
 
     static func randomChallenge() -> [UInt8] {
-        (0..<16).map { _ in UInt8.random(in: 0...255) }
+        PBLoginChallenge.makeChallenge()
     }
 }
 

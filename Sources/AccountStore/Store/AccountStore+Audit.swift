@@ -5,6 +5,15 @@ extension AccountStore {
         try database.writeTransaction { try Self.appendAudit(entry, to: database) }
     }
 
+    /// Appends entries in one transaction (one disk sync for the lot): how the
+    /// master writes the login records it coalesces.
+    public func appendAudit(_ entries: [AuditEntry]) throws {
+        guard !entries.isEmpty else { return }
+        try database.writeTransaction {
+            for entry in entries { try Self.appendAudit(entry, to: database) }
+        }
+    }
+
     static func appendAudit(_ entry: AuditEntry, to database: Database) throws {
         try database.run(
             "INSERT INTO audit_log (time, actor, action, account, outcome, reason, broker_path, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

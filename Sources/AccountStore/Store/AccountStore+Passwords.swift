@@ -28,6 +28,13 @@ extension AccountStore {
         return true
     }
 
+    /// Spends the time of one password check without checking anything, so that
+    /// a refusal for an unknown, disabled or locked account takes as long as a
+    /// wrong password and does not tell which account names exist.
+    public func spendPasswordCheckTime(password: [UInt8]) throws {
+        _ = try PasswordHash.make(password: Array(password.prefix(Self.maximumPasswordLength)), parameters: configuration.scrypt)
+    }
+
     /// The PB password verifier `md5(password)` of a user, or nil when PB password
     /// logins are off, none is kept, or it does not open with this server key.
     public func pbPasswordVerifier(accountID: Int64) throws -> [UInt8]? {
