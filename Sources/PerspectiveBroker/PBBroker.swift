@@ -43,6 +43,10 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     private let root: (any PBReferenceable)?
     private let handshakeTimeout: TimeAmount?
     let logoutHooks = PBLogoutHooks()
+    /// Remote methods that finished and wait for the event loop to send their answers.
+    let completedCalls = Mutex<[PBCompletedCall]>([])
+    /// Calls from other threads waiting for the event loop to send them.
+    let outgoingCalls = Mutex<[PBOutgoingCall]>([])
 
     // Event-loop-confined state.
     var phase = Phase.handshaking
@@ -293,10 +297,28 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            self.eventLoop.execute {
-                self.callsInFlight.wrappingSubtract(1, ordering: .relaxed)
-                self.finishCall(call, target: target, outcome: outcome)
+            self.completed(PBCompletedCall(call: call, target: target, outcome: outcome))
+        }
+    }
+
+    /// Hands a finished remote method back to the event loop; results that finish close
+    /// together share one loop turn and one write.
+    private func completed(_ completion: PBCompletedCall) {
+        let isFirst = completedCalls.withLock { queue in
+            queue.append(completion)
+            return queue.count == 1
+        }
+        guard isFirst else { return }
+        eventLoop.execute {
+            let batch = self.completedCalls.withLock { queue in
+                defer { queue.removeAll(keepingCapacity: true) }
+                return queue
             }
+            self.callsInFlight.wrappingSubtract(batch.count, ordering: .relaxed)
+            for completion in batch {
+                self.finishCall(completion.call, target: completion.target, outcome: completion.outcome)
+            }
+            if !self.isInReadBurst { self.flushNow() }
         }
     }
 
@@ -315,7 +337,6 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             guard call.answerRequired, phase == .open else { return }
             send(.error(requestID: call.requestID, failure: .failure(failure)))
         }
-        scheduleFlush()
     }
 
     /// The failure the peer gets for `error`; unexpected errors are logged once and their text withheld.
@@ -339,4 +360,21 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             return PBFailures.pbError("remote method \(method.prefix(64)) failed")
         }
     }
+}
+
+/// A remote method that finished, on its way back to the event loop.
+struct PBCompletedCall: Sendable {
+    let call: PBCall
+    let target: any PBReferenceable
+    let outcome: Result<JellyValue, any Error>
+}
+
+/// A call we originate, on its way to the event loop.
+struct PBOutgoingCall: Sendable {
+    let objectID: PBObjectID
+    let method: String
+    let arguments: [JellyValue]
+    let keywords: JellyDictionary
+    let answerRequired: Bool
+    let promise: EventLoopPromise<JellyValue>
 }
