@@ -64,6 +64,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     var refusedDuringEncoding: (any Error)?
     private var handshakeDeadline: Scheduled<Void>?
     private var peerVersionReceived = false
+    /// Set once we decided to close, so that one bad connection logs one line.
+    private var isClosing = false
 
     init(role: PBRole, eventLoop: any EventLoop, connection: PBConnectionInfo, root: (any PBReferenceable)?,
          maxExportedObjects: Int, handshakeTimeout: TimeAmount?, logger: Logger) {
@@ -165,7 +167,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     /// Logs one line (never payload bytes) and closes the connection.
     func closeConnection(because reason: String) {
-        guard phase != .closed, let context else { return }
+        guard phase != .closed, !isClosing, let context else { return }
+        isClosing = true
         logger.notice("closing PB connection", metadata: [
             "connection": "\(connection.id)", "peer": "\(connection.remoteAddress)", "reason": "\(reason)",
         ])

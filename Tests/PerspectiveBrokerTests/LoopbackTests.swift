@@ -227,3 +227,56 @@ struct LoopbackTests {
         await running.stop()
     }
 }
+
+@Suite("PBServer configuration and lifecycle")
+struct ServerLifecycleTests {
+    @Test func idleConnectionsAreClosedWhenConfigured() async throws {
+        let running = try await RunningTestServer.start(configuration: PBServerConfiguration(idleTimeout: .milliseconds(200)))
+        let client = try await running.connect()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
+        await client.waitUntilClosed()
+        #expect(!client.isConnected)
+        #expect(await eventually { running.portal.logouts.load(ordering: .relaxed) == 1 })
+        withExtendedLifetime(avatar) {}
+        await running.stop()
+    }
+
+    @Test func connectionsBeyondTheLimitAreRefused() async throws {
+        let running = try await RunningTestServer.start(configuration: PBServerConfiguration(maxConnections: 1))
+        let first = try await running.connect()
+        await #expect(throws: (any Error).self) {
+            let second = try await running.connect()
+            await second.close()
+        }
+        #expect(first.isConnected)
+        #expect(try await first.root.callRemote("login", .bytes(Array("alice".utf8))).arrayValue?.count == 2)
+        await first.close()
+        await running.stop()
+    }
+
+    @Test func stopLetsCallsInProgressFinish() async throws {
+        let running = try await RunningTestServer.start()
+        let client = try await running.connect()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
+        let slow = Task { try await avatar.callRemote("sleep", .int(1)) }
+        try await Task.sleep(for: .milliseconds(100))
+        await running.server.stop(gracePeriod: .seconds(10))
+        #expect(try await slow.value == JellyValue.none)
+        await client.waitUntilClosed()
+        #expect(running.server.connectionCount == 0)
+        try? await running.group.shutdownGracefully()
+    }
+
+    @Test func callsWithoutAnswerSendNothingBack() async throws {
+        let running = try await RunningTestServer.start()
+        let client = try await running.connect()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
+        try await avatar.callRemoteNoAnswer("fail")
+        try await avatar.callRemoteNoAnswer("echo", arguments: [.int(1)])
+        // Had the server answered, the client would have closed on an answer for an unknown request.
+        #expect(try await avatar.callRemote("echo", .int(2)) == .tuple([.int(2)]))
+        #expect(client.isConnected)
+        await client.close()
+        await running.stop()
+    }
+}
