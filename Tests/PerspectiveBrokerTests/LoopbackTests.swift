@@ -205,6 +205,19 @@ struct LoopbackTests {
         await running.stop()
     }
 
+    @Test func theServerCanCallTheClientsMind() async throws {
+        let running = try await RunningTestServer.start()
+        let client = try await running.connect()
+        let mind = ChildObject()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8),
+                                            mind: .object(mind))
+        // callMind makes the server call hello on our mind: ChildObject only knows ping.
+        let failure = await remoteFailure { try await avatar.callRemote("callMind", .string("there")) }
+        #expect(failure?.type == "twisted.spread.flavors.NoSuchMethod")
+        await client.close()
+        await running.stop()
+    }
+
     @Test func manyConcurrentClients() async throws {
         let running = try await RunningTestServer.start()
         try await withThrowingTaskGroup(of: JellyValue.self) { group in
