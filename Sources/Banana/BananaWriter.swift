@@ -1,21 +1,19 @@
-import NIOCore
-
 /// Writing Banana elements, with Twisted's choices (integer element kinds, VOCAB for every
 /// vocabulary word in dialect `pb`, big-endian floats without prefix).
-extension ByteBuffer {
+extension BananaOutput {
     /// Writes a header: `value` in base 128 (least significant first, `00` for zero), then `type`.
     @inline(__always)
     mutating func writeBananaHeader(_ value: Int, type: UInt8) {
         if value < 0x80 {
-            writeInteger(UInt16(truncatingIfNeeded: value) << 8 | UInt16(type))
+            append(UInt8(truncatingIfNeeded: value), type)
             return
         }
         var rest = value
         while rest != 0 {
-            writeInteger(UInt8(truncatingIfNeeded: rest & 0x7f))
+            append(UInt8(truncatingIfNeeded: rest & 0x7f))
             rest >>= 7
         }
-        writeInteger(type)
+        append(type)
     }
 
     /// Writes a LIST header for `count` elements.
@@ -43,15 +41,15 @@ extension ByteBuffer {
             writeBananaInteger(small)
             return
         }
-        for digit in value.base128Digits { writeInteger(digit) }
-        writeInteger(value.isNegative ? BananaTypeByte.longNegative : BananaTypeByte.longInt)
+        append(value.base128Digits)
+        append(value.isNegative ? BananaTypeByte.longNegative : BananaTypeByte.longInt)
     }
 
     /// Writes a FLOAT: type byte then 8 bytes big-endian, no prefix.
     @inline(__always)
     mutating func writeBananaFloat(_ value: Double) {
-        writeInteger(BananaTypeByte.float)
-        writeInteger(value.bitPattern, endianness: .big)
+        append(BananaTypeByte.float)
+        withUnsafeBytes(of: value.bitPattern.bigEndian) { append($0) }
     }
 
     /// Writes a byte string: VOCAB when `vocabulary` and it is a word, else a STRING.
@@ -60,13 +58,13 @@ extension ByteBuffer {
         if vocabulary {
             let index = BananaVocabulary.index(of: bytes)
             if index != 0 {
-                writeInteger(UInt16(index) << 8 | UInt16(BananaTypeByte.vocabulary))
+                append(index, BananaTypeByte.vocabulary)
                 return
             }
         }
         guard bytes.count <= 655_360 else { throw BananaError.stringTooLongToSend(length: bytes.count) }
         writeBananaHeader(bytes.count, type: BananaTypeByte.string)
-        writeBytes(bytes)
+        append(bytes)
     }
 
     /// `writeBananaBytes` for an array.
@@ -79,11 +77,11 @@ extension ByteBuffer {
     @inline(__always)
     mutating func writeBananaWord(_ index: UInt8, vocabulary: Bool) {
         if vocabulary {
-            writeInteger(UInt16(index) << 8 | UInt16(BananaTypeByte.vocabulary))
+            append(index, BananaTypeByte.vocabulary)
         } else {
             let word = BananaVocabulary.words[Int(index)]
             writeBananaHeader(word.count, type: BananaTypeByte.string)
-            writeBytes(word)
+            append(word)
         }
     }
 
@@ -91,6 +89,6 @@ extension ByteBuffer {
     @inline(__always)
     mutating func writeBananaPlainWord(_ word: StaticString) {
         writeBananaHeader(word.utf8CodeUnitCount, type: BananaTypeByte.string)
-        writeStaticString(word)
+        append(word)
     }
 }

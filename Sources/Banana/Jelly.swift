@@ -8,8 +8,10 @@ public enum Jelly {
                               objects: @escaping (any JellyObject) throws -> JellyValue = { _ in
                                   throw JellyError.unencodableObject("no object table")
                               }) throws {
+        var output = BananaOutput(capacity: 128)
         var encoder = JellyEncoder(dialect: dialect, objects: objects)
-        try encoder.encode(value, into: &buffer)
+        try encoder.encode(value, into: &output)
+        output.withBytes { buffer.writeBytes($0) }
     }
 
     /// Decodes one complete jelly element from the front of `buffer` and consumes it.

@@ -46,7 +46,7 @@ struct JellyDecoder {
             guard case .string(let range) = try reader.next() else {
                 throw JellyError.malformed("unicode holds no byte string")
             }
-            guard let text = String(validating: reader.slice(range), as: UTF8.self) else {
+            guard let text = Self.text(reader.slice(range)) else {
                 throw JellyError.malformed("unicode holds invalid UTF-8")
             }
             return .string(text)
@@ -87,7 +87,7 @@ struct JellyDecoder {
         case .datetime, .date, .time, .timedelta:
             try expect(rest, 1, "a date or time")
             guard case .string(let range) = try reader.next(),
-                  let text = String(validating: reader.slice(range), as: UTF8.self)
+                  let text = Self.text(reader.slice(range))
             else { throw JellyError.malformed("a date or time without its text") }
             return .unpersistable("\(head) \(text)")
         case .decimal:
@@ -116,6 +116,23 @@ struct JellyDecoder {
         case .refused:
             throw JellyError.malformed("refused head")  // handled above; kept for exhaustiveness
         }
+    }
+
+    /// The UTF-8 text of `bytes`, or nil when it is not valid UTF-8. ASCII (the common case)
+    /// is checked by a plain loop; `String(validating:)` instantiates generic metadata on
+    /// every call and dominated decoding time.
+    @inline(__always)
+    static func text(_ bytes: UnsafeRawBufferPointer) -> String? {
+        let utf8 = UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        var isASCII = true
+        for byte in utf8 where byte >= 0x80 {
+            isASCII = false
+            break
+        }
+        let text = String(decoding: utf8, as: UTF8.self)
+        if isASCII { return text }
+        // Decoding replaces invalid sequences, so the text is valid iff it re-encodes to the input.
+        return text.utf8.elementsEqual(utf8) ? text : nil
     }
 
     private mutating func decodeItems(_ count: Int, _ reader: inout BananaReader) throws -> [JellyValue] {

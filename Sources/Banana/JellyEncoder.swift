@@ -1,5 +1,3 @@
-import NIOCore
-
 /// Writes one jelly call (one argument tuple, keyword dict, answer or error value).
 ///
 /// Shared values: a pre-pass walks the value in encoding order and gives a refid to each
@@ -20,7 +18,7 @@ struct JellyEncoder {
     }
 
     /// Writes `value` as one jelly call.
-    mutating func encode(_ value: JellyValue, into buffer: inout ByteBuffer) throws {
+    mutating func encode(_ value: JellyValue, into buffer: inout BananaOutput) throws {
         refids = [:]
         written = []
         var planner = SharingPlanner()
@@ -29,7 +27,7 @@ struct JellyEncoder {
         try write(value, into: &buffer)
     }
 
-    private mutating func write(_ value: JellyValue, into buffer: inout ByteBuffer) throws {
+    private mutating func write(_ value: JellyValue, into buffer: inout BananaOutput) throws {
         switch value {
         case .none:
             buffer.writeBananaHeader(1, type: BananaTypeByte.list)
@@ -108,7 +106,7 @@ struct JellyEncoder {
     }
 
     @inline(__always)
-    private mutating func writeSequence(_ word: UInt8, _ items: [JellyValue], into buffer: inout ByteBuffer) throws {
+    private mutating func writeSequence(_ word: UInt8, _ items: [JellyValue], into buffer: inout BananaOutput) throws {
         try buffer.writeBananaListHeader(items.count + 1)
         buffer.writeBananaWord(word, vocabulary: vocabulary)
         for item in items { try write(item, into: &buffer) }
@@ -116,7 +114,7 @@ struct JellyEncoder {
 
     /// Writes `[V:dictionary, [k, v]…]`; with `keysAsText`, byte-string keys are sent as
     /// Python `str` (what `perspective_` methods need for keyword arguments).
-    mutating func writeDictionary(_ dictionary: JellyDictionary, keysAsText: Bool, into buffer: inout ByteBuffer) throws {
+    mutating func writeDictionary(_ dictionary: JellyDictionary, keysAsText: Bool, into buffer: inout BananaOutput) throws {
         try buffer.writeBananaListHeader(dictionary.entries.count + 1)
         buffer.writeBananaWord(BananaVocabulary.dictionary, vocabulary: vocabulary)
         for entry in dictionary.entries {
@@ -133,7 +131,7 @@ struct JellyEncoder {
     }
 
     @inline(__always)
-    private func writeUTF8(_ text: String, into buffer: inout ByteBuffer) throws {
+    private func writeUTF8(_ text: String, into buffer: inout BananaOutput) throws {
         var text = text
         try text.withUTF8 { (utf8) throws in
             try buffer.writeBananaBytes(UnsafeRawBufferPointer(utf8), vocabulary: vocabulary)
@@ -141,7 +139,7 @@ struct JellyEncoder {
     }
 
     /// Writes a keyword dictionary as its own jelly call (keys as text).
-    mutating func encodeKeywords(_ keywords: JellyDictionary, into buffer: inout ByteBuffer) throws {
+    mutating func encodeKeywords(_ keywords: JellyDictionary, into buffer: inout BananaOutput) throws {
         refids = [:]
         written = []
         var planner = SharingPlanner()

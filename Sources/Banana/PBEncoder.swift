@@ -4,17 +4,21 @@ import NIOCore
 public enum PBEncoder {
     /// Writes a server's dialect offer: a LIST of STRINGs (never VOCAB).
     public static func writeDialectOffer(_ dialects: [[UInt8]] = PBDialect.twistedOffer, into buffer: inout ByteBuffer) {
-        buffer.writeBananaHeader(dialects.count, type: BananaTypeByte.list)
+        var output = BananaOutput(capacity: 32)
+        output.writeBananaHeader(dialects.count, type: BananaTypeByte.list)
         for name in dialects {
-            buffer.writeBananaHeader(name.count, type: BananaTypeByte.string)
-            buffer.writeBytes(name)
+            output.writeBananaHeader(name.count, type: BananaTypeByte.string)
+            output.append(name)
         }
+        output.withBytes { buffer.writeBytes($0) }
     }
 
     /// Writes a client's dialect choice: a bare STRING (never VOCAB).
     public static func writeDialectChoice(_ dialect: [UInt8], into buffer: inout ByteBuffer) {
-        buffer.writeBananaHeader(dialect.count, type: BananaTypeByte.string)
-        buffer.writeBytes(dialect)
+        var output = BananaOutput(capacity: 16)
+        output.writeBananaHeader(dialect.count, type: BananaTypeByte.string)
+        output.append(dialect)
+        output.withBytes { buffer.writeBytes($0) }
     }
 
     /// Writes one PB message as Twisted would.
@@ -22,10 +26,17 @@ public enum PBEncoder {
     /// - Parameter objects: turns a `.object(x)` into `.remote(luid)` or `.local(luid)` from
     ///   the broker's tables; it may throw to refuse.
     /// - Throws: `BananaError` for values Twisted could not receive (too long, too large),
-    ///   `JellyError.unencodableObject`, or what `objects` throws. On error, the buffer may
-    ///   hold a partial message: write into a scratch buffer, or reset its writer index.
+    ///   `JellyError.unencodableObject`, or what `objects` throws. On error, nothing is
+    ///   written to `buffer` (the message is built aside and appended whole).
     public static func write(_ message: PBMessage, dialect: PBDialect, into buffer: inout ByteBuffer,
                              objects: @escaping (any JellyObject) throws -> JellyValue) throws {
+        var output = BananaOutput(capacity: 256)
+        try write(message, dialect: dialect, into: &output, objects: objects)
+        output.withBytes { buffer.writeBytes($0) }
+    }
+
+    static func write(_ message: PBMessage, dialect: PBDialect, into buffer: inout BananaOutput,
+                      objects: @escaping (any JellyObject) throws -> JellyValue) throws {
         let vocabulary = dialect == .pb
         switch message {
         case .version(let version):
@@ -77,7 +88,7 @@ public enum PBEncoder {
         }
     }
 
-    private static func writeLuidMessage(_ word: UInt8, _ luid: Int, vocabulary: Bool, into buffer: inout ByteBuffer) {
+    private static func writeLuidMessage(_ word: UInt8, _ luid: Int, vocabulary: Bool, into buffer: inout BananaOutput) {
         buffer.writeBananaHeader(2, type: BananaTypeByte.list)
         buffer.writeBananaWord(word, vocabulary: vocabulary)
         buffer.writeBananaInteger(luid)

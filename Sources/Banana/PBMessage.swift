@@ -40,7 +40,7 @@ public struct PBCall: Sendable, Hashable {
 }
 
 /// One PB message (one top-level Banana list after the handshake).
-public enum PBMessage: Sendable {
+public enum PBMessage: Sendable, Hashable {
     /// `[version, n]`; Twisted speaks 6.
     case version(Int)
     /// `message` / `cachemessage`.
@@ -66,7 +66,7 @@ public enum PBMessage: Sendable {
 }
 
 /// What `PBFrameDecoder` hands up.
-public enum PBFrame: Sendable {
+public enum PBFrame: Sendable, Hashable {
     /// The server's dialect list (client role).
     case dialectOffer([[UInt8]])
     /// The client's chosen dialect (server role); the decoder has switched to it.

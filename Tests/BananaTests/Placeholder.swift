@@ -1,5 +1,0 @@
-import Testing
-
-@Test func bananaTestsBuilds() {
-    #expect(Bool(true))
-}
