@@ -42,6 +42,10 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     private let root: (any PBReferenceable)?
     private let handshakeTimeout: TimeAmount?
+    /// Past this many running remote methods, reading pauses (back-pressure on a pipelining peer).
+    let maxCallsInFlight: Int
+    /// Whether we stopped reading because of `maxCallsInFlight` or an unwritable channel.
+    var isReadingPaused = false
     let logoutHooks = PBLogoutHooks()
     /// Remote methods that finished and wait for the event loop to send their answers.
     let completedCalls = Mutex<[PBCompletedCall]>([])
@@ -68,13 +72,14 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     private var isClosing = false
 
     init(role: PBRole, eventLoop: any EventLoop, connection: PBConnectionInfo, root: (any PBReferenceable)?,
-         maxExportedObjects: Int, handshakeTimeout: TimeAmount?, logger: Logger) {
+         settings: PBConnectionSettings, logger: Logger) {
         self.role = role
         self.eventLoop = eventLoop
         self.connection = connection
         self.root = root
-        self.exports = PBExportTable(limit: maxExportedObjects)
-        self.handshakeTimeout = handshakeTimeout
+        self.exports = PBExportTable(limit: settings.maxExportedObjects)
+        self.handshakeTimeout = settings.handshakeTimeout.map { TimeAmount($0) }
+        self.maxCallsInFlight = max(1, settings.maxCallsInFlight)
         self.logger = logger
         self.ready = eventLoop.makePromise(of: Void.self)
         self.closed = eventLoop.makePromise(of: Void.self)
@@ -137,6 +142,11 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        updateReading()
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -291,7 +301,9 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         let arguments = call.arguments.map { resolveIncoming($0) }
         let keywords = resolveIncoming(call.keywords)
         let context = PBCallContext(connection: connection, broker: self)
-        callsInFlight.wrappingAdd(1, ordering: .relaxed)
+        if callsInFlight.wrappingAdd(1, ordering: .relaxed).newValue >= maxCallsInFlight {
+            updateReading()
+        }
         Task {
             let outcome: Result<JellyValue, any Error>
             do {
@@ -322,7 +334,20 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
                 self.finishCall(completion.call, target: completion.target, outcome: completion.outcome)
             }
             if !self.isInReadBurst { self.flushNow() }
+            self.updateReading()
         }
+    }
+
+    /// Pauses reading while too many methods run or the peer does not read our answers;
+    /// resumes when both are fine again.
+    func updateReading() {
+        guard let context, phase != .closed else { return }
+        let overloaded = callsInFlight.load(ordering: .relaxed) >= maxCallsInFlight
+        let shouldPause = overloaded || !context.channel.isWritable
+        guard shouldPause != isReadingPaused else { return }
+        isReadingPaused = shouldPause
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !shouldPause)
+        if !shouldPause { context.read() }
     }
 
     private func finishCall(_ call: PBCall, target: any PBReferenceable, outcome: Result<JellyValue, any Error>) {

@@ -28,8 +28,7 @@ public final class PBClientConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     _ = try PBChannelSetup.install(
-                        on: channel, role: .client, limits: limits, root: nil, maxExportedObjects: 1024,
-                        handshakeTimeout: nil, idleTimeout: nil,
+                        on: channel, role: .client, settings: PBConnectionSettings(limits: limits), root: nil,
                         connection: PBChannelSetup.connectionInfo(for: channel), logger: logger)
                 }
             }

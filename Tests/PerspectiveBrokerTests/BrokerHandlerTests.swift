@@ -29,9 +29,8 @@ struct BrokerHarness {
     static func server(root: any PBReferenceable = EchoAvatar(), maxExportedObjects: Int = 1024) async throws -> BrokerHarness {
         let channel = try await NIOAsyncTestingChannel { channel in
             _ = try PBChannelSetup.install(
-                on: channel, role: .server, limits: .twisted, root: root, maxExportedObjects: maxExportedObjects,
-                handshakeTimeout: nil, idleTimeout: nil,
-                connection: PBConnectionInfo(id: 1, remoteAddress: "test", isLoopback: true),
+                on: channel, role: .server, settings: PBConnectionSettings(maxExportedObjects: maxExportedObjects),
+                root: root, connection: PBConnectionInfo(id: 1, remoteAddress: "test", isLoopback: true),
                 logger: Logger(label: "test.broker"))
         }
         let peer = try await NIOAsyncTestingChannel { channel in

@@ -280,6 +280,22 @@ struct ServerLifecycleTests {
         try? await running.group.shutdownGracefully()
     }
 
+    @Test func pipelinedCallsBeyondTheInFlightLimitWaitAndAllComplete() async throws {
+        let running = try await RunningTestServer.start(
+            configuration: PBServerConfiguration(maxCallsInFlightPerConnection: 2))
+        let client = try await running.connect()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await avatar.callRemote("echo", .int(index)).arrayValue?.first?.intValue ?? -1 }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(total == (0..<200).reduce(0, +))
+        await client.close()
+        await running.stop()
+    }
+
     @Test func callsWithoutAnswerSendNothingBack() async throws {
         let running = try await RunningTestServer.start()
         let client = try await running.connect()
