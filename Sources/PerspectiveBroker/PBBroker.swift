@@ -68,6 +68,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     var refusedDuringEncoding: (any Error)?
     private var handshakeDeadline: Scheduled<Void>?
     private var peerVersionReceived = false
+    /// Whether the handshake began (the offer is sent once even if we see both handlerAdded and channelActive).
+    private var isStarted = false
     /// Set once we decided to close, so that one bad connection logs one line.
     private var isClosing = false
 
@@ -98,7 +100,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func start(context: ChannelHandlerContext) {
-        guard handshakeDeadline == nil, phase == .handshaking else { return }
+        guard !isStarted, phase == .handshaking else { return }
+        isStarted = true
         if let handshakeTimeout {
             handshakeDeadline = context.eventLoop.scheduleTask(in: handshakeTimeout) { [self] in
                 guard !peerVersionReceived else { return }
