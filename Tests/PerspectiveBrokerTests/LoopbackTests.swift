@@ -296,6 +296,20 @@ struct ServerLifecycleTests {
         await running.stop()
     }
 
+    @Test func aClientGivesUpOnASilentServer() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let silent = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(silent.localAddress?.port)
+        await #expect(throws: PBCallError.self) {
+            _ = try await PBClientConnection.connect(host: "127.0.0.1", port: port, group: group,
+                                                     handshakeTimeout: .milliseconds(200))
+        }
+        try await silent.close()
+        try await group.shutdownGracefully()
+    }
+
     @Test func callsWithoutAnswerSendNothingBack() async throws {
         let running = try await RunningTestServer.start()
         let client = try await running.connect()
