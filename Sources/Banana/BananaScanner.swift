@@ -42,32 +42,28 @@ struct BananaScanner {
     /// The length of the complete element at the start of `bytes`, or nil when more bytes are needed.
     mutating func scan(_ bytes: UnsafeRawBufferPointer, vocabularyAllowed: Bool, topLevel: TopLevelRule) throws(BananaError) -> Int? {
         var depth = self.depth
-        let resumeOffset = self.resumeOffset
-        var stopOffset = 0
+        var resumeOffset = self.resumeOffset
         let result: Result<Int?, BananaError> = openLists.withUnsafeMutableBufferPointer { openLists in
             do throws(BananaError) {
-                return .success(try Self.scan(bytes, from: resumeOffset, limits: limits, maxDepth: maxDepth, stack: openLists,
-                                              depth: &depth, stopOffset: &stopOffset,
+                return .success(try Self.scan(bytes, limits: limits, maxDepth: maxDepth, stack: openLists,
+                                              depth: &depth, resumeOffset: &resumeOffset,
                                               vocabularyAllowed: vocabularyAllowed, topLevel: topLevel))
             } catch {
                 return .failure(error)
             }
         }
         self.depth = depth
-        self.resumeOffset = stopOffset
+        self.resumeOffset = resumeOffset
         return try result.get()
     }
 
-    /// The scan loop; `stack[0..<depth]` holds the open lists' remaining counts.
-    /// On "need more bytes" it sets `stopOffset` to the header to resume at; on completion, to 0.
+    /// The scan loop; `stack[0..<depth]` holds the open lists' remaining counts. It starts at
+    /// `resumeOffset`; on "need more bytes" it leaves there the header to resume at; on
+    /// completion, 0.
     @inline(__always)
-    private static func scan(_ bytes: UnsafeRawBufferPointer, from resumeOffset: Int, limits: BananaLimits, maxDepth: Int,
-                             stack openLists: UnsafeMutableBufferPointer<Int>, depth: inout Int, stopOffset resumeOffsetOut: inout Int,
+    private static func scan(_ bytes: UnsafeRawBufferPointer, limits: BananaLimits, maxDepth: Int,
+                             stack openLists: UnsafeMutableBufferPointer<Int>, depth: inout Int, resumeOffset: inout Int,
                              vocabularyAllowed: Bool, topLevel: TopLevelRule) throws(BananaError) -> Int? {
-        var resumeOffset: Int {
-            get { resumeOffsetOut }
-            set { resumeOffsetOut = newValue }
-        }
         var position = resumeOffset
         let available = bytes.count
         while true {
