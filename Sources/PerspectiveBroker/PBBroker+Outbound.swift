@@ -30,6 +30,10 @@ extension PBBroker {
             outbound = buffer
             for luid in exportedDuringEncoding { _ = exports.release(luid) }
             exportedDuringEncoding.removeAll()
+            if exports.refusals > Self.maxExportRefusals {
+                // Like Twisted: a peer that keeps hoarding references loses the connection.
+                closeConnection(because: "the export limit of \(exports.limit) objects was hit more than \(Self.maxExportRefusals) times")
+            }
             // The codec may wrap what the object hook threw; the hook's own failure says more.
             throw refusedDuringEncoding ?? error
         }

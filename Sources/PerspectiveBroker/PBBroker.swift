@@ -15,6 +15,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     /// The PB protocol version both sides must announce.
     static let protocolVersion = 6
+    /// After this many refusals by the export limit, the connection is closed (as Twisted does).
+    static let maxExportRefusals = 3
     /// The dialects a server offers, in its order of preference.
     static let offeredDialects: [[UInt8]] = [Array("pb".utf8), Array("none".utf8)]
 

@@ -212,6 +212,22 @@ struct BrokerHandlerTests {
         }
     }
 
+    @Test func aPeerThatKeepsHittingTheExportLimitIsDisconnected() async throws {
+        let harness = try await BrokerHarness.openServer(maxExportedObjects: 1)
+        try await harness.call(1, .root, "newChild")
+        _ = try await harness.nextMessage()
+        for requestID in 2...4 {
+            try await harness.call(requestID, .root, "newChild")
+            guard case .error(requestID, _) = try await harness.nextMessage() else {
+                Issue.record("refusal \(requestID - 1) was not an error answer")
+                return
+            }
+            #expect(harness.channel.isActive)
+        }
+        try await harness.call(5, .root, "newChild")
+        #expect(await harness.isClosedEventually())
+    }
+
     @Test func decrefOfAnUnknownObjectIsTolerated() async throws {
         let harness = try await BrokerHarness.openServer()
         try await harness.send(.decref(luid: 42))

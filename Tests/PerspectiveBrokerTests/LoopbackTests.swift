@@ -205,6 +205,16 @@ struct LoopbackTests {
         await running.stop()
     }
 
+    @Test func anonymousLoginIsUnhandledCredentials() async throws {
+        let running = try await RunningTestServer.start()
+        let client = try await running.connect()
+        let failure = await remoteFailure { try await client.root.callRemote("loginAnonymous", .none) }
+        #expect(failure?.check("twisted.cred.error.UnhandledCredentials") == true)
+        #expect(failure?.check("twisted.cred.error.UnauthorizedLogin") == false)
+        await client.close()
+        await running.stop()
+    }
+
     @Test func theServerCanCallTheClientsMind() async throws {
         let running = try await RunningTestServer.start()
         let client = try await running.connect()
