@@ -22,6 +22,12 @@ struct BananaOutput: ~Copyable {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
+    /// Forgets everything written after the first `count` bytes.
+    mutating func truncate(to count: Int) {
+        precondition(count >= 0 && count <= self.count, "truncating beyond the written bytes")
+        self.count = count
+    }
+
     @inline(__always)
     private mutating func reserve(_ additional: Int) {
         if count + additional > capacity { grow(additional) }

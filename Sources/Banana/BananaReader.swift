@@ -5,7 +5,9 @@ struct BananaReader {
     enum Element {
         case list(count: Int)
         case int(Int)
-        case bigInt(BigInteger)
+        /// An integer too large for `Int`: its prefix digits, kept as a range so that the
+        /// element stays a trivial value (no reference counting while reading).
+        case bigInt(digits: Range<Int>, negative: Bool)
         case float(Double)
         /// A STRING's payload position within `bytes`.
         case string(Range<Int>)
@@ -73,7 +75,7 @@ struct BananaReader {
         }
         let big = BigInteger(base128Digits: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), negative: negative)
         if let small = big.intValue { return .int(small) }
-        return .bigInt(big)
+        return .bigInt(digits: start..<end, negative: negative)
     }
 
     /// Skips one whole element, lists included.
@@ -91,10 +93,34 @@ struct BananaReader {
         UnsafeRawBufferPointer(rebasing: bytes[range])
     }
 
+    /// The integer of a `.bigInt` element.
+    func bigInteger(digits: Range<Int>, negative: Bool) -> BigInteger {
+        BigInteger(base128Digits: slice(digits), negative: negative)
+    }
+
+    /// A STRING payload as a new array (one allocation, one copy).
+    @inline(__always)
+    func array(_ range: Range<Int>) -> [UInt8] {
+        let source = slice(range)
+        return [UInt8](unsafeUninitializedCapacity: source.count) { destination, initialized in
+            if let base = destination.baseAddress, source.count > 0 {
+                UnsafeMutableRawPointer(base).copyMemory(from: source.baseAddress!, byteCount: source.count)
+            }
+            initialized = source.count
+        }
+    }
+
+    /// A STRING payload as text, invalid UTF-8 replaced by U+FFFD (method names).
+    @inline(__always)
+    func lossyText(_ range: Range<Int>) -> String {
+        let source = slice(range)
+        return String(decoding: UnsafeBufferPointer(start: source.baseAddress?.assumingMemoryBound(to: UInt8.self), count: source.count), as: UTF8.self)
+    }
+
     /// The byte string an atom stands for (a STRING's payload or a VOCAB word), or nil for other elements.
     func byteString(_ element: Element) -> [UInt8]? {
         switch element {
-        case .string(let range): return Array(slice(range))
+        case .string(let range): return array(range)
         case .vocabulary(let index): return BananaVocabulary.words[Int(index)]
         default: return nil
         }

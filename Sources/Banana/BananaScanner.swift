@@ -14,24 +14,56 @@ struct BananaScanner {
     }
 
     let limits: BananaLimits
+    /// The depth limit actually enforced: `limits.maxDepth`, at most `depthCeiling`.
+    let maxDepth: Int
     /// Where to resume: the start of the first header not yet accepted, relative to the element start.
     private var resumeOffset = 0
-    /// Elements still expected by each open list, outermost first.
-    private var openLists: [Int] = []
+    /// Elements still expected by each open list, outermost first: `openLists[0..<depth]`.
+    /// Allocated once at full depth so that the scan loop works on a raw pointer.
+    private var openLists: [Int]
+    /// Number of open lists.
+    private var depth = 0
+
+    /// No configuration nests deeper than this (the decoder recurses once per level).
+    static let depthCeiling = 4096
 
     init(limits: BananaLimits) {
         self.limits = limits
-        openLists.reserveCapacity(8)
+        self.maxDepth = max(0, min(limits.maxDepth, Self.depthCeiling))
+        self.openLists = [Int](repeating: 0, count: maxDepth + 1)
     }
 
     /// Forgets a partly scanned element (after an element was consumed).
     mutating func reset() {
         resumeOffset = 0
-        openLists.removeAll(keepingCapacity: true)
+        depth = 0
     }
 
     /// The length of the complete element at the start of `bytes`, or nil when more bytes are needed.
     mutating func scan(_ bytes: UnsafeRawBufferPointer, vocabularyAllowed: Bool, topLevel: TopLevelRule) throws(BananaError) -> Int? {
+        var depth = self.depth
+        var resumeOffset = self.resumeOffset
+        let result: Result<Int?, BananaError> = openLists.withUnsafeMutableBufferPointer { openLists in
+            do throws(BananaError) {
+                return .success(try Self.scan(bytes, limits: limits, maxDepth: maxDepth, stack: openLists,
+                                              depth: &depth, resumeOffset: &resumeOffset,
+                                              vocabularyAllowed: vocabularyAllowed, topLevel: topLevel))
+            } catch {
+                return .failure(error)
+            }
+        }
+        self.depth = depth
+        self.resumeOffset = resumeOffset
+        return try result.get()
+    }
+
+    /// The scan loop; `stack[0..<depth]` holds the open lists' remaining counts. It starts at
+    /// `resumeOffset`; on "need more bytes" it leaves there the header to resume at; on
+    /// completion, 0.
+    @inline(__always)
+    private static func scan(_ bytes: UnsafeRawBufferPointer, limits: BananaLimits, maxDepth: Int,
+                             stack openLists: UnsafeMutableBufferPointer<Int>, depth: inout Int, resumeOffset: inout Int,
+                             vocabularyAllowed: Bool, topLevel: TopLevelRule) throws(BananaError) -> Int? {
         var position = resumeOffset
         let available = bytes.count
         while true {
@@ -46,7 +78,7 @@ struct BananaScanner {
                 return nil
             }
             let type = bytes[typeIndex]
-            if openLists.isEmpty {
+            if depth == 0 {
                 switch topLevel {
                 case .list:
                     if type != BananaTypeByte.list { throw .nonListMessage }
@@ -62,10 +94,11 @@ struct BananaScanner {
             case BananaTypeByte.list:
                 let count = Self.cappedPrefix(bytes, from: headerStart, to: typeIndex)
                 if count > limits.maxListCount { throw .listTooLong(count: count, limit: limits.maxListCount) }
-                if openLists.count + 1 > limits.maxDepth { throw .tooDeep(limit: limits.maxDepth) }
+                if depth + 1 > maxDepth { throw .tooDeep(limit: limits.maxDepth) }
                 if position > limits.maxMessageBytes { throw .messageTooLarge(limit: limits.maxMessageBytes) }
                 if count > 0 {
-                    openLists.append(count)
+                    openLists[depth] = count
+                    depth += 1
                     continue
                 }
             case BananaTypeByte.int, BananaTypeByte.negative, BananaTypeByte.longInt, BananaTypeByte.longNegative:
@@ -97,13 +130,13 @@ struct BananaScanner {
             if position > limits.maxMessageBytes { throw .messageTooLarge(limit: limits.maxMessageBytes) }
             // One element is complete; close every list it completes.
             while true {
-                guard let last = openLists.indices.last else {
+                if depth == 0 {
                     resumeOffset = 0
                     return position
                 }
-                openLists[last] -= 1
-                if openLists[last] > 0 { break }
-                openLists.removeLast()
+                openLists[depth - 1] -= 1
+                if openLists[depth - 1] > 0 { break }
+                depth -= 1
             }
         }
     }

@@ -12,9 +12,9 @@ struct JellyDecoder {
     mutating func decode(_ reader: inout BananaReader) throws -> JellyValue {
         switch try reader.next() {
         case .int(let value): return .int(value)
-        case .bigInt(let value): return .bigInt(value)
+        case .bigInt(let digits, let negative): return .bigInt(reader.bigInteger(digits: digits, negative: negative))
         case .float(let value): return .float(value)
-        case .string(let range): return .bytes(Array(reader.slice(range)))
+        case .string(let range): return .bytes(reader.array(range))
         case .vocabulary(let index): return .bytes(BananaVocabulary.words[Int(index)])
         case .list(let count): return try decodeList(count: count, &reader)
         }
@@ -32,7 +32,7 @@ struct JellyDecoder {
             head = JellyHead(bytes: bytes)
             if head == .refused { throw JellyError.insecure(head: JellyHead.pythonRepr(bytes)) }
         case .int(let value): throw JellyError.insecure(head: String(value))
-        case .bigInt(let value): throw JellyError.insecure(head: value.description)
+        case .bigInt(let digits, let negative): throw JellyError.insecure(head: reader.bigInteger(digits: digits, negative: negative).description)
         case .float(let value): throw JellyError.insecure(head: String(value))
         case .list: throw JellyError.malformed("a list names no type")
         }

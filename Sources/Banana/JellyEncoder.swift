@@ -3,7 +3,9 @@
 /// Shared values: a pre-pass walks the value in encoding order and gives a refid to each
 /// `SharedJellyValue` met a second time, numbered in order of second encounter, exactly
 /// as Twisted numbers them; the first occurrence is then written as
-/// `[reference, refid, value]` and the later ones as `[dereference, refid]`.
+/// `[reference, refid, value]` and the later ones as `[dereference, refid]`. As shared
+/// values are rare, the encoder first writes without that pre-pass; only when it meets a
+/// `.shared` does it discard what it wrote, plan, and write again.
 struct JellyEncoder {
     let vocabulary: Bool
     let objects: (any JellyObject) throws -> JellyValue
@@ -11,6 +13,11 @@ struct JellyEncoder {
     private var refids: [ObjectIdentifier: Int] = [:]
     /// Shared values already written once.
     private var written: Set<ObjectIdentifier> = []
+    /// Whether `refids` was computed for the value being written.
+    private var planned = false
+
+    /// Thrown inside the encoder when an unplanned write meets a `.shared` value.
+    private struct SharingNeedsPlan: Error {}
 
     init(dialect: PBDialect, objects: @escaping (any JellyObject) throws -> JellyValue) {
         self.vocabulary = dialect == .pb
@@ -19,12 +26,19 @@ struct JellyEncoder {
 
     /// Writes `value` as one jelly call.
     mutating func encode(_ value: JellyValue, into buffer: inout BananaOutput) throws {
-        refids = [:]
-        written = []
-        var planner = SharingPlanner()
-        planner.visit(value)
-        refids = planner.refids
-        try write(value, into: &buffer)
+        let start = buffer.count
+        planned = false
+        do {
+            try write(value, into: &buffer)
+        } catch is SharingNeedsPlan {
+            buffer.truncate(to: start)
+            var planner = SharingPlanner()
+            planner.visit(value)
+            refids = planner.refids
+            written = []
+            planned = true
+            try write(value, into: &buffer)
+        }
     }
 
     private mutating func write(_ value: JellyValue, into buffer: inout BananaOutput) throws {
@@ -56,14 +70,15 @@ struct JellyEncoder {
         case .set(let items):
             try buffer.writeBananaListHeader(items.count + 1)
             buffer.writeBananaPlainWord("set")
-            for item in items { try write(item, into: &buffer) }
+            for index in items.indices { try write(items[index], into: &buffer) }
         case .frozenSet(let items):
             try buffer.writeBananaListHeader(items.count + 1)
             buffer.writeBananaPlainWord("frozenset")
-            for item in items { try write(item, into: &buffer) }
+            for index in items.indices { try write(items[index], into: &buffer) }
         case .dictionary(let dictionary):
             try writeDictionary(dictionary, keysAsText: false, into: &buffer)
         case .shared(let shared):
+            guard planned else { throw SharingNeedsPlan() }
             let identity = ObjectIdentifier(shared)
             guard let refid = refids[identity] else {
                 try write(shared.value, into: &buffer)
@@ -109,24 +124,25 @@ struct JellyEncoder {
     private mutating func writeSequence(_ word: UInt8, _ items: [JellyValue], into buffer: inout BananaOutput) throws {
         try buffer.writeBananaListHeader(items.count + 1)
         buffer.writeBananaWord(word, vocabulary: vocabulary)
-        for item in items { try write(item, into: &buffer) }
+        for index in items.indices { try write(items[index], into: &buffer) }
     }
 
-    /// Writes `[V:dictionary, [k, v]…]`; with `keysAsText`, byte-string keys are sent as
-    /// Python `str` (what `perspective_` methods need for keyword arguments).
+    /// Writes `[V:dictionary, [k, v]…]`; with `keysAsText`, byte-string keys that are valid
+    /// UTF-8 are sent as Python `str` (what `perspective_` methods need for keyword arguments).
     mutating func writeDictionary(_ dictionary: JellyDictionary, keysAsText: Bool, into buffer: inout BananaOutput) throws {
         try buffer.writeBananaListHeader(dictionary.entries.count + 1)
         buffer.writeBananaWord(BananaVocabulary.dictionary, vocabulary: vocabulary)
-        for entry in dictionary.entries {
+        let entries = dictionary.entries
+        for index in entries.indices {
             buffer.writeBananaHeader(2, type: BananaTypeByte.list)
-            if keysAsText, case .bytes(let bytes) = entry.key {
+            if keysAsText, case .bytes(let bytes) = entries[index].key, bytes.withUnsafeBytes({ JellyDecoder.text($0) != nil }) {
                 buffer.writeBananaHeader(2, type: BananaTypeByte.list)
                 buffer.writeBananaPlainWord("unicode")
                 try buffer.writeBananaBytes(bytes, vocabulary: vocabulary)
             } else {
-                try write(entry.key, into: &buffer)
+                try write(entries[index].key, into: &buffer)
             }
-            try write(entry.value, into: &buffer)
+            try write(entries[index].value, into: &buffer)
         }
     }
 
@@ -140,12 +156,19 @@ struct JellyEncoder {
 
     /// Writes a keyword dictionary as its own jelly call (keys as text).
     mutating func encodeKeywords(_ keywords: JellyDictionary, into buffer: inout BananaOutput) throws {
-        refids = [:]
-        written = []
-        var planner = SharingPlanner()
-        planner.visit(.dictionary(keywords))
-        refids = planner.refids
-        try writeDictionary(keywords, keysAsText: true, into: &buffer)
+        let start = buffer.count
+        planned = false
+        do {
+            try writeDictionary(keywords, keysAsText: true, into: &buffer)
+        } catch is SharingNeedsPlan {
+            buffer.truncate(to: start)
+            var planner = SharingPlanner()
+            planner.visit(.dictionary(keywords))
+            refids = planner.refids
+            written = []
+            planned = true
+            try writeDictionary(keywords, keysAsText: true, into: &buffer)
+        }
     }
 }
 

@@ -68,13 +68,13 @@ enum PBMessageParser {
         let object: PBObjectID
         switch try reader.next() {
         case .int(let luid): object = .luid(luid)
-        case .string(let range): object = .name(Array(reader.slice(range)))
+        case .string(let range): object = .name(reader.array(range))
         case .vocabulary(let index): object = .name(BananaVocabulary.words[Int(index)])
         default: throw .badMessageShape("the object id is neither an integer nor a name")
         }
         let method: String
         switch try reader.next() {
-        case .string(let range): method = String(decoding: reader.slice(range), as: UTF8.self)
+        case .string(let range): method = reader.lossyText(range)
         case .vocabulary(let index): method = String(decoding: BananaVocabulary.words[Int(index)], as: UTF8.self)
         default: throw .badMessageShape("the method name is not a byte string")
         }

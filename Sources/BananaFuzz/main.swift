@@ -2,16 +2,21 @@
 //
 // Fuzzing (libFuzzer supplies `main`):
 //
-//     swift build -c release --product BananaFuzz --scratch-path .build-fuzz \
-//         -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library
+//     swift build -c release --product BananaFuzz --scratch-path .build-fuzz --sanitize=fuzzer
 //     .build-fuzz/release/BananaFuzz -runs=200000 [corpus-folder]
 //
-// or `scripts/fuzz [runs]`, which does both. How one file serves both builds: with
-// `-parse-as-library` this file is a library file, so it defines no `main` and libFuzzer's
-// is linked; the global `replayedFiles` below is then a lazy global that is never read.
-// In the ordinary `swift build`, `main.swift` is in script mode: its globals are initialized
-// in order at start-up, so `replayedFiles` runs each file named on the command line through
-// the same checks (handy to replay a crash input without the fuzzer toolchain).
+// or `scripts/fuzz [runs]`, which does both and seeds the corpus with the captured streams.
+// Use SwiftPM's `--sanitize=fuzzer`, not `-Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library`:
+// `-Xswiftc` flags also reach the package's plugin tool (whose main.swift then fails to
+// compile), and SwiftPM links executables with `main` aliased to `BananaFuzz_main`, which
+// does not exist once this file is parsed as a library. With `--sanitize=fuzzer`, SwiftPM
+// itself compiles executables as libraries and lets libFuzzer provide `main`.
+//
+// How one file serves both builds: parsed as a library (fuzz build), this file defines no
+// `main`, and the global `replayedFiles` below is a lazy global that is never read. In the
+// ordinary `swift build`, `main.swift` is in script mode: its globals are initialized in
+// order at start-up, so `replayedFiles` runs every file named on the command line through
+// the same checks (`.build/debug/BananaFuzz crash-…` replays a crash without libFuzzer).
 
 import Banana
 import NIOCore

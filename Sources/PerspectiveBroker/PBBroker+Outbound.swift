@@ -30,6 +30,10 @@ extension PBBroker {
             outbound = buffer
             for luid in exportedDuringEncoding { _ = exports.release(luid) }
             exportedDuringEncoding.removeAll()
+            if exports.refusals > Self.maxExportRefusals {
+                // Like Twisted: a peer that keeps hoarding references loses the connection.
+                closeConnection(because: "the export limit of \(exports.limit) objects was hit more than \(Self.maxExportRefusals) times")
+            }
             // The codec may wrap what the object hook threw; the hook's own failure says more.
             throw refusedDuringEncoding ?? error
         }
@@ -80,9 +84,25 @@ extension PBBroker {
               answerRequired: Bool) async throws -> JellyValue {
         guard isOpenFlag.load(ordering: .acquiring) else { throw PBCallError.deadReference }
         let promise = eventLoop.makePromise(of: JellyValue.self)
-        eventLoop.execute {
-            self.startCall(objectID, method: method, arguments: arguments, keywords: keywords,
-                           answerRequired: answerRequired, promise: promise)
+        let outgoing = PBOutgoingCall(objectID: objectID, method: method, arguments: arguments, keywords: keywords,
+                                      answerRequired: answerRequired, promise: promise)
+        // Calls made close together share one loop turn and one write.
+        let isFirst = outgoingCalls.withLock { queue in
+            queue.append(outgoing)
+            return queue.count == 1
+        }
+        if isFirst {
+            eventLoop.execute {
+                let batch = self.outgoingCalls.withLock { queue in
+                    defer { queue.removeAll(keepingCapacity: true) }
+                    return queue
+                }
+                for call in batch {
+                    self.startCall(call.objectID, method: call.method, arguments: call.arguments, keywords: call.keywords,
+                                   answerRequired: call.answerRequired, promise: call.promise)
+                }
+                if !self.isInReadBurst { self.flushNow() }
+            }
         }
         return try await promise.futureResult.get()
     }
@@ -106,7 +126,6 @@ extension PBBroker {
             return
         }
         if !answerRequired { promise.succeed(.none) }
-        scheduleFlush()
     }
 
     /// Sends the one `decref` owed for a dropped remote reference. Callable from any thread.

@@ -15,6 +15,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     /// The PB protocol version both sides must announce.
     static let protocolVersion = 6
+    /// After this many refusals by the export limit, the connection is closed (as Twisted does).
+    static let maxExportRefusals = 3
     /// The dialects a server offers, in its order of preference.
     static let offeredDialects: [[UInt8]] = [Array("pb".utf8), Array("none".utf8)]
 
@@ -42,7 +44,15 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     private let root: (any PBReferenceable)?
     private let handshakeTimeout: TimeAmount?
+    /// Past this many running remote methods, reading pauses (back-pressure on a pipelining peer).
+    let maxCallsInFlight: Int
+    /// Whether we stopped reading because of `maxCallsInFlight` or an unwritable channel.
+    var isReadingPaused = false
     let logoutHooks = PBLogoutHooks()
+    /// Remote methods that finished and wait for the event loop to send their answers.
+    let completedCalls = Mutex<[PBCompletedCall]>([])
+    /// Calls from other threads waiting for the event loop to send them.
+    let outgoingCalls = Mutex<[PBOutgoingCall]>([])
 
     // Event-loop-confined state.
     var phase = Phase.handshaking
@@ -60,15 +70,20 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     var refusedDuringEncoding: (any Error)?
     private var handshakeDeadline: Scheduled<Void>?
     private var peerVersionReceived = false
+    /// Whether the handshake began (the offer is sent once even if we see both handlerAdded and channelActive).
+    private var isStarted = false
+    /// Set once we decided to close, so that one bad connection logs one line.
+    private var isClosing = false
 
     init(role: PBRole, eventLoop: any EventLoop, connection: PBConnectionInfo, root: (any PBReferenceable)?,
-         maxExportedObjects: Int, handshakeTimeout: TimeAmount?, logger: Logger) {
+         settings: PBConnectionSettings, logger: Logger) {
         self.role = role
         self.eventLoop = eventLoop
         self.connection = connection
         self.root = root
-        self.exports = PBExportTable(limit: maxExportedObjects)
-        self.handshakeTimeout = handshakeTimeout
+        self.exports = PBExportTable(limit: settings.maxExportedObjects)
+        self.handshakeTimeout = settings.handshakeTimeout.map { TimeAmount($0) }
+        self.maxCallsInFlight = max(1, settings.maxCallsInFlight)
         self.logger = logger
         self.ready = eventLoop.makePromise(of: Void.self)
         self.closed = eventLoop.makePromise(of: Void.self)
@@ -87,7 +102,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func start(context: ChannelHandlerContext) {
-        guard handshakeDeadline == nil, phase == .handshaking else { return }
+        guard !isStarted, phase == .handshaking else { return }
+        isStarted = true
         if let handshakeTimeout {
             handshakeDeadline = context.eventLoop.scheduleTask(in: handshakeTimeout) { [self] in
                 guard !peerVersionReceived else { return }
@@ -133,6 +149,11 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         context.fireUserInboundEventTriggered(event)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        updateReading()
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         shutDown()
         context.fireChannelInactive()
@@ -161,7 +182,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     /// Logs one line (never payload bytes) and closes the connection.
     func closeConnection(because reason: String) {
-        guard phase != .closed, let context else { return }
+        guard phase != .closed, !isClosing, let context else { return }
+        isClosing = true
         logger.notice("closing PB connection", metadata: [
             "connection": "\(connection.id)", "peer": "\(connection.remoteAddress)", "reason": "\(reason)",
         ])
@@ -284,7 +306,9 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         let arguments = call.arguments.map { resolveIncoming($0) }
         let keywords = resolveIncoming(call.keywords)
         let context = PBCallContext(connection: connection, broker: self)
-        callsInFlight.wrappingAdd(1, ordering: .relaxed)
+        if callsInFlight.wrappingAdd(1, ordering: .relaxed).newValue >= maxCallsInFlight {
+            updateReading()
+        }
         Task {
             let outcome: Result<JellyValue, any Error>
             do {
@@ -293,11 +317,42 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            self.eventLoop.execute {
-                self.callsInFlight.wrappingSubtract(1, ordering: .relaxed)
-                self.finishCall(call, target: target, outcome: outcome)
-            }
+            self.completed(PBCompletedCall(call: call, target: target, outcome: outcome))
         }
+    }
+
+    /// Hands a finished remote method back to the event loop; results that finish close
+    /// together share one loop turn and one write.
+    private func completed(_ completion: PBCompletedCall) {
+        let isFirst = completedCalls.withLock { queue in
+            queue.append(completion)
+            return queue.count == 1
+        }
+        guard isFirst else { return }
+        eventLoop.execute {
+            let batch = self.completedCalls.withLock { queue in
+                defer { queue.removeAll(keepingCapacity: true) }
+                return queue
+            }
+            self.callsInFlight.wrappingSubtract(batch.count, ordering: .relaxed)
+            for completion in batch {
+                self.finishCall(completion.call, target: completion.target, outcome: completion.outcome)
+            }
+            if !self.isInReadBurst { self.flushNow() }
+            self.updateReading()
+        }
+    }
+
+    /// Pauses reading while too many methods run or the peer does not read our answers;
+    /// resumes when both are fine again.
+    func updateReading() {
+        guard let context, phase != .closed else { return }
+        let overloaded = callsInFlight.load(ordering: .relaxed) >= maxCallsInFlight
+        let shouldPause = overloaded || !context.channel.isWritable
+        guard shouldPause != isReadingPaused else { return }
+        isReadingPaused = shouldPause
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !shouldPause)
+        if !shouldPause { context.read() }
     }
 
     private func finishCall(_ call: PBCall, target: any PBReferenceable, outcome: Result<JellyValue, any Error>) {
@@ -315,7 +370,6 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             guard call.answerRequired, phase == .open else { return }
             send(.error(requestID: call.requestID, failure: .failure(failure)))
         }
-        scheduleFlush()
     }
 
     /// The failure the peer gets for `error`; unexpected errors are logged once and their text withheld.
@@ -339,4 +393,21 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             return PBFailures.pbError("remote method \(method.prefix(64)) failed")
         }
     }
+}
+
+/// A remote method that finished, on its way back to the event loop.
+struct PBCompletedCall: Sendable {
+    let call: PBCall
+    let target: any PBReferenceable
+    let outcome: Result<JellyValue, any Error>
+}
+
+/// A call we originate, on its way to the event loop.
+struct PBOutgoingCall: Sendable {
+    let objectID: PBObjectID
+    let method: String
+    let arguments: [JellyValue]
+    let keywords: JellyDictionary
+    let answerRequired: Bool
+    let promise: EventLoopPromise<JellyValue>
 }

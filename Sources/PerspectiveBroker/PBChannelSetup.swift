@@ -25,18 +25,15 @@ enum PBChannelSetup {
     }
 
     /// Installs the handlers; must run on `channel`'s event loop. Answers the broker.
-    static func install(on channel: any Channel, role: PBRole, limits: BananaLimits, root: (any PBReferenceable)?,
-                        maxExportedObjects: Int, handshakeTimeout: Duration?, idleTimeout: Duration?,
-                        connection: PBConnectionInfo, logger: Logger) throws -> PBBroker {
-        let broker = PBBroker(
-            role: role, eventLoop: channel.eventLoop, connection: connection, root: root,
-            maxExportedObjects: maxExportedObjects, handshakeTimeout: handshakeTimeout.map { TimeAmount($0) },
-            logger: logger)
+    static func install(on channel: any Channel, role: PBRole, settings: PBConnectionSettings,
+                        root: (any PBReferenceable)?, connection: PBConnectionInfo, logger: Logger) throws -> PBBroker {
+        let broker = PBBroker(role: role, eventLoop: channel.eventLoop, connection: connection, root: root,
+                              settings: settings, logger: logger)
         let operations = channel.pipeline.syncOperations
-        if let idleTimeout {
+        if let idleTimeout = settings.idleTimeout {
             try operations.addHandler(IdleStateHandler(allTimeout: TimeAmount(idleTimeout)))
         }
-        try operations.addHandler(ByteToMessageHandler(PBFrameDecoder(role: role, limits: limits)))
+        try operations.addHandler(ByteToMessageHandler(PBFrameDecoder(role: role, limits: settings.limits)))
         try operations.addHandler(broker)
         return broker
     }

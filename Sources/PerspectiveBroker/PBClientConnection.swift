@@ -18,9 +18,12 @@ public final class PBClientConnection: Sendable {
     }
 
     /// Connects, chooses the dialect and sends the version; answers once calls may be sent.
-    /// Throws the socket error, or `PBCallError.connectionLost` if the server closed during the handshake.
+    /// A server that has not offered its dialects and sent its version within `handshakeTimeout`
+    /// is disconnected. Throws the socket error, or `PBCallError.connectionLost` if the server
+    /// closed (or was given up on) during the handshake.
     public static func connect(host: String, port: Int, group: any EventLoopGroup, limits: BananaLimits = .twisted,
-                               logger: Logger? = nil) async throws -> PBClientConnection {
+                               logger: Logger? = nil, handshakeTimeout: Duration = .seconds(30)) async throws
+        -> PBClientConnection {
         let logger = logger ?? Logger(label: "pb.client", factory: { _ in SwiftLogNoOpLogHandler() })
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -28,8 +31,7 @@ public final class PBClientConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     _ = try PBChannelSetup.install(
-                        on: channel, role: .client, limits: limits, root: nil, maxExportedObjects: 1024,
-                        handshakeTimeout: nil, idleTimeout: nil,
+                        on: channel, role: .client, settings: PBConnectionSettings(limits: limits, handshakeTimeout: handshakeTimeout), root: nil,
                         connection: PBChannelSetup.connectionInfo(for: channel), logger: logger)
                 }
             }

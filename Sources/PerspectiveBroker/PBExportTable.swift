@@ -24,6 +24,8 @@ struct PBExportTable {
     private var entries: [Int: Entry] = [:]
     private var luidByObject: [ObjectIdentifier: Int] = [:]
     private var lastLUID = 0
+    /// How many exports the limit refused on this connection (Twisted closes after more than 3).
+    private(set) var refusals = 0
     /// At most this many distinct objects are exported at once (Twisted's MAX_BROKER_REFS).
     let limit: Int
 
@@ -43,6 +45,7 @@ struct PBExportTable {
             return luid
         }
         guard entries.count < limit else {
+            refusals += 1
             throw PBFailures.pbError("Maximum PB reference count exceeded.")
         }
         lastLUID += 1

@@ -12,6 +12,14 @@ public enum PBFailures {
                       "twisted.cred.error.Unauthorized"] + exceptionRoots)
     }
 
+    /// `twisted.cred.error.UnhandledCredentials`: a login kind the portal does not support
+    /// (what Twisted answers to `loginAnonymous` without an anonymous checker).
+    public static func unhandledCredentials(_ message: String = "") -> JellyFailure {
+        JellyFailure(type: "twisted.cred.error.UnhandledCredentials", value: message,
+                     parents: ["twisted.cred.error.UnhandledCredentials", "twisted.cred.error.LoginFailed"]
+                         + exceptionRoots)
+    }
+
     /// `twisted.spread.flavors.NoSuchMethod` (an `AttributeError`): a plain referenceable lacks `method`.
     public static func noSuchMethod(_ method: String) -> JellyFailure {
         JellyFailure(

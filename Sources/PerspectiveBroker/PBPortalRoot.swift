@@ -6,7 +6,9 @@ import Synchronization
 /// `login(username)` answers `(challenge, challenger)` with a fresh 16-byte challenge from
 /// the system's cryptographically secure generator; `challenger.respond(response, mind)`
 /// asks the portal and answers the avatar by reference, or the portal's failure.
-/// Methods it does not know go to `fallback` (for example a master's `authenticate`).
+/// Methods it does not know go to `fallback` (for example a master's `authenticate`);
+/// without a fallback, `loginAnonymous` fails with UnhandledCredentials as on a Twisted portal
+/// without an anonymous checker.
 public final class PBPortalRoot: PBReferenceable {
     private let portal: any PBPortal
     private let fallback: (any PBReferenceable)?
@@ -22,7 +24,10 @@ public final class PBPortalRoot: PBReferenceable {
         _ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext
     ) async throws -> JellyValue {
         guard method == "login" else {
-            guard let fallback else { throw PBCallError.noSuchMethod(method) }
+            guard let fallback else {
+                if method == "loginAnonymous" { throw PBFailures.unhandledCredentials("anonymous login is not supported") }
+                throw PBCallError.noSuchMethod(method)
+            }
             return try await fallback.remoteMessage(method, arguments: arguments, keywords: keywords, context: context)
         }
         guard arguments.count == 1, keywords.entries.isEmpty, let username = arguments[0].bytesValue else {

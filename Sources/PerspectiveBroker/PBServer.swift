@@ -61,9 +61,8 @@ public final class PBServer: Sendable {
             throw ChannelError.ioOnClosedChannel
         }
         let broker = try PBChannelSetup.install(
-            on: channel, role: .server, limits: configuration.limits, root: root(connection),
-            maxExportedObjects: configuration.maxExportedObjects, handshakeTimeout: configuration.handshakeTimeout,
-            idleTimeout: configuration.idleTimeout, connection: connection, logger: logger)
+            on: channel, role: .server, settings: PBConnectionSettings(configuration), root: root(connection),
+            connection: connection, logger: logger)
         state.withLock { $0.connections[connection.id] = (channel, broker) }
         channel.closeFuture.whenComplete { [self] _ in
             _ = state.withLock { $0.connections.removeValue(forKey: connection.id) }

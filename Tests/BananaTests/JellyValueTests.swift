@@ -135,3 +135,34 @@ import Testing
         #expect(JellyValue.object(object) != .object(TestObject()))
     }
 }
+
+@Suite struct JellyEncoderEdgeTests {
+    @Test func sharingIsNumberedPerJellyCallInArgumentsAndKeywords() throws {
+        let x = SharedJellyValue(.list([1]))
+        let call = PBCall(requestID: 1, object: .luid(1), method: "m",
+                          arguments: [.shared(x), .shared(x)], keywords: ["a": .shared(x), "b": .shared(x)])
+        let wire = try messageBytes(.call(call))
+        // Both the argument tuple and the keyword dict start their refids at 1.
+        let reference = hexBytes("03 80 04 87 01 81 02 80 08 87 01 81")
+        let dereference = hexBytes("02 80 03 87 01 81")
+        let arguments = hexBytes("03 80 0b 87") + reference + dereference
+        let keywords = hexBytes("03 80 05 87 02 80 02 80 07 82 \"unicode\" 01 82 \"a\"") + reference
+            + hexBytes("02 80 02 80 07 82 \"unicode\" 01 82 \"b\"") + dereference
+        #expect(wire == hexBytes("07 80 1a 87 01 81 01 81 01 82 \"m\" 01 81") + arguments + keywords)
+    }
+
+    @Test func aFailedEncodingLeavesTheBufferUntouched() throws {
+        var buffer = ByteBuffer(bytes: [1, 2, 3])
+        #expect(throws: BananaError.self) {
+            try PBEncoder.write(.answer(requestID: 1, result: .list([1, .bytes([UInt8](repeating: 0, count: 700_000))])),
+                                dialect: .pb, into: &buffer) { _ in .remote(1) }
+        }
+        #expect(Array(buffer.readableBytesView) == [1, 2, 3])
+    }
+
+    @Test func invalidUTF8KeywordKeysStayBytes() throws {
+        let call = PBCall(requestID: 1, object: .luid(1), method: "m", keywords: [.bytes([0xff]): 1])
+        var decoder = try serverDecoderAfterHandshake()
+        #expect(try frames(try messageBytes(.call(call)), &decoder) == [.message(.call(call))])
+    }
+}

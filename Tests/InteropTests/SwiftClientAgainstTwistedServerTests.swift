@@ -11,7 +11,7 @@ struct SwiftClientAgainstTwistedServerTests {
     var group: MultiThreadedEventLoopGroup { .singleton }
 
     func withTwistedServer(_ body: (Int, RunningProcess) async throws -> Void) async throws {
-        guard let (process, port) = try TwistedFixtures.startServer() else { return }
+        guard let (process, port) = try await TwistedFixtures.startServer() else { return }
         defer { process.stop() }
         try await body(port, process)
     }
@@ -28,7 +28,7 @@ struct SwiftClientAgainstTwistedServerTests {
             let (client, avatar) = try await Self.login(port: port)
             #expect(try await avatar.callRemote("echo", .string("hello")) == .tuple([.string("hello")]))
             await client.close()
-            #expect(process.waitForLine(timeout: 10) { $0 == "LOGOUT alice" } != nil)
+            #expect(await waitForLine(of: process) { $0 == "LOGOUT alice" } != nil)
         }
     }
 
@@ -120,7 +120,7 @@ struct SwiftClientAgainstTwistedServerTests {
     }
 
     @Test func childReferencesTravelBothWaysAndAreReleased() async throws {
-        try await withTwistedServer { port, process in
+        try await withTwistedServer { port, _ in
             let (client, avatar) = try await Self.login(port: port)
             do {
                 guard case .object(let object) = try await avatar.callRemote("getChild"),
@@ -135,7 +135,6 @@ struct SwiftClientAgainstTwistedServerTests {
             try await Task.sleep(for: .milliseconds(100))
             #expect(try await avatar.callRemote("echo", .int(3)) == .tuple([.int(3)]))
             #expect(client.isConnected)
-            _ = process
             await client.close()
         }
     }
@@ -148,7 +147,7 @@ struct SwiftClientAgainstTwistedServerTests {
                 _ = try await avatar.callRemote("echo")
             }
             // The avatar's decref reached Twisted while the connection is still open.
-            #expect(process.waitForLine(timeout: 10) { $0 == "LOGOUT alice" } != nil)
+            #expect(await waitForLine(of: process) { $0 == "LOGOUT alice" } != nil)
             #expect(client.isConnected)
             await client.close()
         }

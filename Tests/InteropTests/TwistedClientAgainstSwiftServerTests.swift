@@ -5,6 +5,7 @@ import Testing
 struct TwistedClientAgainstSwiftServerTests {
     @Test(arguments: [
         ["login_ok"], ["wrong_secret"], ["unknown_user"], ["echo"], ["shared"], ["error"], ["missing_method"],
+        ["str_username"],
     ])
     func scenario(_ scenarios: [String]) async throws {
         let server = try await SwiftTestServer.start()

@@ -33,15 +33,25 @@ enum TwistedFixtures {
     }
 
     /// Starts the Twisted server fixture; answers it and its port.
-    static func startServer() throws -> (process: RunningProcess, port: Int)? {
+    static func startServer() async throws -> (process: RunningProcess, port: Int)? {
         guard let python = python() else { return nil }
         let process = try RunningProcess(python, [directory + "/twisted_pb_server.py"])
-        guard let line = process.waitForLine(timeout: 30, where: { Int($0) != nil }), let port = Int(line) else {
+        guard let line = await waitForLine(of: process, timeout: 30, where: { Int($0) != nil }), let port = Int(line) else {
             Issue.record("the Twisted server fixture printed no port: \(process.standardError.suffix(20))")
             process.stop()
             return nil
         }
         return (process, port)
+    }
+}
+
+/// `RunningProcess.waitForLine` on its own thread, so that the cooperative pool is not blocked.
+func waitForLine(of process: RunningProcess, timeout: TimeInterval = 10,
+                 where predicate: @escaping @Sendable (String) -> Bool) async -> String? {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(returning: process.waitForLine(timeout: timeout, where: predicate))
+        }
     }
 }
 

@@ -29,9 +29,8 @@ struct BrokerHarness {
     static func server(root: any PBReferenceable = EchoAvatar(), maxExportedObjects: Int = 1024) async throws -> BrokerHarness {
         let channel = try await NIOAsyncTestingChannel { channel in
             _ = try PBChannelSetup.install(
-                on: channel, role: .server, limits: .twisted, root: root, maxExportedObjects: maxExportedObjects,
-                handshakeTimeout: nil, idleTimeout: nil,
-                connection: PBConnectionInfo(id: 1, remoteAddress: "test", isLoopback: true),
+                on: channel, role: .server, settings: PBConnectionSettings(maxExportedObjects: maxExportedObjects),
+                root: root, connection: PBConnectionInfo(id: 1, remoteAddress: "test", isLoopback: true),
                 logger: Logger(label: "test.broker"))
         }
         let peer = try await NIOAsyncTestingChannel { channel in
@@ -211,6 +210,22 @@ struct BrokerHandlerTests {
             Issue.record("no room after the release (luids are never reused)")
             return
         }
+    }
+
+    @Test func aPeerThatKeepsHittingTheExportLimitIsDisconnected() async throws {
+        let harness = try await BrokerHarness.openServer(maxExportedObjects: 1)
+        try await harness.call(1, .root, "newChild")
+        _ = try await harness.nextMessage()
+        for requestID in 2...4 {
+            try await harness.call(requestID, .root, "newChild")
+            guard case .error(requestID, _) = try await harness.nextMessage() else {
+                Issue.record("refusal \(requestID - 1) was not an error answer")
+                return
+            }
+            #expect(harness.channel.isActive)
+        }
+        try await harness.call(5, .root, "newChild")
+        #expect(await harness.isClosedEventually())
     }
 
     @Test func decrefOfAnUnknownObjectIsTolerated() async throws {

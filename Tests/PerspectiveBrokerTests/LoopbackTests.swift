@@ -205,6 +205,29 @@ struct LoopbackTests {
         await running.stop()
     }
 
+    @Test func anonymousLoginIsUnhandledCredentials() async throws {
+        let running = try await RunningTestServer.start()
+        let client = try await running.connect()
+        let failure = await remoteFailure { try await client.root.callRemote("loginAnonymous", .none) }
+        #expect(failure?.check("twisted.cred.error.UnhandledCredentials") == true)
+        #expect(failure?.check("twisted.cred.error.UnauthorizedLogin") == false)
+        await client.close()
+        await running.stop()
+    }
+
+    @Test func theServerCanCallTheClientsMind() async throws {
+        let running = try await RunningTestServer.start()
+        let client = try await running.connect()
+        let mind = ChildObject()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8),
+                                            mind: .object(mind))
+        // callMind makes the server call hello on our mind: ChildObject only knows ping.
+        let failure = await remoteFailure { try await avatar.callRemote("callMind", .string("there")) }
+        #expect(failure?.type == "twisted.spread.flavors.NoSuchMethod")
+        await client.close()
+        await running.stop()
+    }
+
     @Test func manyConcurrentClients() async throws {
         let running = try await RunningTestServer.start()
         try await withThrowingTaskGroup(of: JellyValue.self) { group in
@@ -224,6 +247,89 @@ struct LoopbackTests {
             }
             #expect(answers == 50)
         }
+        await running.stop()
+    }
+}
+
+@Suite("PBServer configuration and lifecycle")
+struct ServerLifecycleTests {
+    @Test func idleConnectionsAreClosedWhenConfigured() async throws {
+        let running = try await RunningTestServer.start(configuration: PBServerConfiguration(idleTimeout: .milliseconds(200)))
+        let client = try await running.connect()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
+        await client.waitUntilClosed()
+        #expect(!client.isConnected)
+        #expect(await eventually { running.portal.logouts.load(ordering: .relaxed) == 1 })
+        withExtendedLifetime(avatar) {}
+        await running.stop()
+    }
+
+    @Test func connectionsBeyondTheLimitAreRefused() async throws {
+        let running = try await RunningTestServer.start(configuration: PBServerConfiguration(maxConnections: 1))
+        let first = try await running.connect()
+        await #expect(throws: (any Error).self) {
+            let second = try await running.connect()
+            await second.close()
+        }
+        #expect(first.isConnected)
+        #expect(try await first.root.callRemote("login", .bytes(Array("alice".utf8))).arrayValue?.count == 2)
+        await first.close()
+        await running.stop()
+    }
+
+    @Test func stopLetsCallsInProgressFinish() async throws {
+        let running = try await RunningTestServer.start()
+        let client = try await running.connect()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
+        let slow = Task { try await avatar.callRemote("sleep", .int(1)) }
+        try await Task.sleep(for: .milliseconds(100))
+        await running.server.stop(gracePeriod: .seconds(10))
+        #expect(try await slow.value == JellyValue.none)
+        await client.waitUntilClosed()
+        #expect(running.server.connectionCount == 0)
+        try? await running.group.shutdownGracefully()
+    }
+
+    @Test func pipelinedCallsBeyondTheInFlightLimitWaitAndAllComplete() async throws {
+        let running = try await RunningTestServer.start(
+            configuration: PBServerConfiguration(maxCallsInFlightPerConnection: 2))
+        let client = try await running.connect()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await avatar.callRemote("echo", .int(index)).arrayValue?.first?.intValue ?? -1 }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(total == (0..<200).reduce(0, +))
+        await client.close()
+        await running.stop()
+    }
+
+    @Test func aClientGivesUpOnASilentServer() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let silent = try await ServerBootstrap(group: group)
+            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(silent.localAddress?.port)
+        await #expect(throws: PBCallError.self) {
+            _ = try await PBClientConnection.connect(host: "127.0.0.1", port: port, group: group,
+                                                     handshakeTimeout: .milliseconds(200))
+        }
+        try await silent.close()
+        try await group.shutdownGracefully()
+    }
+
+    @Test func callsWithoutAnswerSendNothingBack() async throws {
+        let running = try await RunningTestServer.start()
+        let client = try await running.connect()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
+        try await avatar.callRemoteNoAnswer("fail")
+        try await avatar.callRemoteNoAnswer("echo", arguments: [.int(1)])
+        // Had the server answered, the client would have closed on an answer for an unknown request.
+        #expect(try await avatar.callRemote("echo", .int(2)) == .tuple([.int(2)]))
+        #expect(client.isConnected)
+        await client.close()
         await running.stop()
     }
 }

@@ -57,6 +57,11 @@ final class EchoAvatar: PBReferenceable {
             return .bool(false)
         case "newChild":
             return .object(ChildObject())
+        case "callMind":
+            guard case .object(let object) = mind, let reference = object as? PBRemoteReference else {
+                throw PBCallError.badArguments("no mind")
+            }
+            return try await reference.callRemote("hello", arguments: arguments, keywords: [:])
         case "sleep":
             try await Task.sleep(for: .seconds(arguments.first?.intValue ?? 1))
             return .none

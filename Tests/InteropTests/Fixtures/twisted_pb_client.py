@@ -160,9 +160,21 @@ def scenario_error(port):
     expect(failure.check(Exception), "parents were %r" % (failure.parents,))
     expect(not failure.check(KeyError), "KeyError matched %r" % (failure.parents,))
     expect(failure.getErrorMessage() == "deliberate failure", "value %r" % (failure.value,))
+    # answerRequired = 0: the server must send nothing back (an answer for an id Twisted
+    # is not waiting for would make it drop the connection).
+    avatar.callRemote("fail", pbanswer=0)
+    avatar.callRemote("echo", "ignored", pbanswer=0)
     # The connection stays usable after an error.
     kind, answer = yield outcome(avatar.callRemote("echo", 1))
     expect(kind == "ok" and answer == (1,), "echo after error gave %r" % (answer,))
+    factory.disconnect()
+
+
+@defer.inlineCallbacks
+def scenario_str_username(port):
+    # A str username travels as [unicode, ...]; the Swift portal root hands it on as UTF-8.
+    factory, (kind, avatar) = yield connect_and_login(port, "alice", b"sesame")
+    expect(kind == "ok", "login with a str username failed: %r" % (avatar,))
     factory.disconnect()
 
 
@@ -200,6 +212,7 @@ SCENARIOS = {
     "shared": scenario_shared,
     "error": scenario_error,
     "missing_method": scenario_missing_method,
+    "str_username": scenario_str_username,
     "concurrent": scenario_concurrent,
 }
 
