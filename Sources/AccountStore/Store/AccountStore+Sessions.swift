@@ -81,7 +81,11 @@ extension AccountStore {
 
     /// `md5(cookie)`: what PB's challenge-response of a cookie login is checked against.
     public func md5CookieVerifier(forSessionID id: String) -> [UInt8] {
-        SecretDerivation.md5(Array(secrets.cookie(sessionID: id).utf8))
+        if let cached = cookieVerifierCache[id] { return cached }
+        let verifier = SecretDerivation.md5(Array(secrets.cookie(sessionID: id).utf8))
+        if cookieVerifierCache.count >= Self.cookieVerifierCacheLimit { cookieVerifierCache.removeAll(keepingCapacity: true) }
+        cookieVerifierCache[id] = verifier
+        return verifier
     }
 
     /// Revokes one session; answers false when it did not exist or was already revoked.

@@ -11,6 +11,10 @@ public final class AccountStore {
     let secrets: SecretDerivation
     /// The configuration the store was opened with.
     public let configuration: StoreConfiguration
+    /// `md5(cookie)` by session id: deriving it (HMAC, base64url, MD5) cost more than
+    /// the rest of a cookie check. Bounded; the store is confined to one thread.
+    var cookieVerifierCache: [String: [UInt8]] = [:]
+    static let cookieVerifierCacheLimit = 65_536
 
     private init(database: Database, secrets: SecretDerivation, configuration: StoreConfiguration) {
         self.database = database
