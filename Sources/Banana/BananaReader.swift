@@ -104,9 +104,11 @@ struct BananaReader {
     func array(_ range: Range<Int>) -> [UInt8] {
         let source = slice(range)
         return [UInt8](unsafeUninitializedCapacity: source.count) { destination, initialized in
-            if let base = destination.baseAddress, source.count > 0 {
-                UnsafeMutableRawPointer(base).copyMemory(from: source.baseAddress!, byteCount: source.count)
+            guard let base = destination.baseAddress, let sourceBase = source.baseAddress, source.count > 0 else {
+                initialized = 0
+                return
             }
+            UnsafeMutableRawPointer(base).copyMemory(from: sourceBase, byteCount: source.count)
             initialized = source.count
         }
     }
