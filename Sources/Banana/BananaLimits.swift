@@ -7,7 +7,7 @@ public struct BananaLimits: Sendable, Hashable {
     /// Elements in one LIST (Twisted: 655,360).
     public var maxListCount: Int
     /// Nesting of lists, the message's own list being depth 1 (Twisted: none). Values above
-    /// 4096 act as 4096: decoding recurses once per level.
+    /// 1024 act as 1024: decoding recurses once per level.
     public var maxDepth: Int
     /// Bytes in one top-level element (Twisted: none).
     public var maxMessageBytes: Int

@@ -31,22 +31,33 @@ struct BananaReader {
         let start = position
         var typeIndex = position
         let count = bytes.count
-        while typeIndex < count, bytes[typeIndex] < 0x80 { typeIndex += 1 }
+        // Read the prefix while looking for the type byte; up to 9 digits (63 bits) the value
+        // is exact, longer prefixes take the slow paths below.
+        var value = 0
+        var shift = 0
+        while typeIndex < count {
+            let byte = bytes[typeIndex]
+            if byte >= 0x80 { break }
+            if shift < 63 { value |= Int(byte) << shift }
+            shift += 7
+            typeIndex += 1
+        }
         guard typeIndex < count else { throw .badMessageShape("truncated element") }
+        let isLong = typeIndex - start > 9
+        if isLong { value = BananaScanner.cappedPrefix(bytes, from: start, to: typeIndex) }
         let type = bytes[typeIndex]
         position = typeIndex + 1
         switch type {
         case BananaTypeByte.list:
-            return .list(count: BananaScanner.cappedPrefix(bytes, from: start, to: typeIndex))
+            return .list(count: value)
         case BananaTypeByte.int, BananaTypeByte.longInt:
-            return integer(from: start, to: typeIndex, negative: false)
+            return isLong ? longInteger(from: start, to: typeIndex, negative: false) : .int(value)
         case BananaTypeByte.negative, BananaTypeByte.longNegative:
-            return integer(from: start, to: typeIndex, negative: true)
+            return isLong ? longInteger(from: start, to: typeIndex, negative: true) : .int(-value)
         case BananaTypeByte.string:
-            let length = BananaScanner.cappedPrefix(bytes, from: start, to: typeIndex)
-            guard length <= count - position else { throw .badMessageShape("truncated string") }
-            let range = position..<(position + length)
-            position += length
+            guard value <= count - position else { throw .badMessageShape("truncated string") }
+            let range = position..<(position + value)
+            position += value
             return .string(range)
         case BananaTypeByte.float:
             guard count - position >= 8 else { throw .badMessageShape("truncated float") }
@@ -54,25 +65,15 @@ struct BananaReader {
             position += 8
             return .float(Double(bitPattern: bits))
         case BananaTypeByte.vocabulary:
-            let index = BananaScanner.cappedPrefix(bytes, from: start, to: typeIndex)
-            guard index >= 1, index <= BananaVocabulary.maxIndex else { throw .unknownVocabulary(index: index) }
-            return .vocabulary(UInt8(index))
+            guard value >= 1, value <= BananaVocabulary.maxIndex else { throw .unknownVocabulary(index: value) }
+            return .vocabulary(UInt8(value))
         default:
             throw .invalidTypeByte(type)
         }
     }
 
-    @inline(__always)
-    private func integer(from start: Int, to end: Int, negative: Bool) -> Element {
-        if end - start <= 9 {
-            var magnitude = 0
-            var index = end
-            while index > start {
-                index -= 1
-                magnitude = (magnitude << 7) | Int(bytes[index])
-            }
-            return .int(negative ? -magnitude : magnitude)
-        }
+    /// An integer written with more than 9 prefix digits (it may still fit in `Int`).
+    private func longInteger(from start: Int, to end: Int, negative: Bool) -> Element {
         let big = BigInteger(base128Digits: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), negative: negative)
         if let small = big.intValue { return .int(small) }
         return .bigInt(digits: start..<end, negative: negative)
@@ -103,9 +104,11 @@ struct BananaReader {
     func array(_ range: Range<Int>) -> [UInt8] {
         let source = slice(range)
         return [UInt8](unsafeUninitializedCapacity: source.count) { destination, initialized in
-            if let base = destination.baseAddress, source.count > 0 {
-                UnsafeMutableRawPointer(base).copyMemory(from: source.baseAddress!, byteCount: source.count)
+            guard let base = destination.baseAddress, let sourceBase = source.baseAddress, source.count > 0 else {
+                initialized = 0
+                return
             }
+            UnsafeMutableRawPointer(base).copyMemory(from: sourceBase, byteCount: source.count)
             initialized = source.count
         }
     }

@@ -25,7 +25,7 @@ struct BananaScanner {
     private var depth = 0
 
     /// No configuration nests deeper than this (the decoder recurses once per level).
-    static let depthCeiling = 4096
+    static let depthCeiling = 1024
 
     init(limits: BananaLimits) {
         self.limits = limits
@@ -94,7 +94,7 @@ struct BananaScanner {
             case BananaTypeByte.list:
                 let count = Self.cappedPrefix(bytes, from: headerStart, to: typeIndex)
                 if count > limits.maxListCount { throw .listTooLong(count: count, limit: limits.maxListCount) }
-                if depth + 1 > maxDepth { throw .tooDeep(limit: limits.maxDepth) }
+                if depth + 1 > maxDepth { throw .tooDeep(limit: maxDepth) }
                 if position > limits.maxMessageBytes { throw .messageTooLarge(limit: limits.maxMessageBytes) }
                 if count > 0 {
                     openLists[depth] = count

@@ -5,12 +5,15 @@ public enum Jelly {
     /// Writes `value` as one jelly call (its own reference numbering).
     /// - Throws: like `PBEncoder.write`.
     public static func encode(_ value: JellyValue, dialect: PBDialect = .pb, into buffer: inout ByteBuffer,
-                              objects: @escaping (any JellyObject) throws -> JellyValue = { _ in
+                              objects: (any JellyObject) throws -> JellyValue = { _ in
                                   throw JellyError.unencodableObject("no object table")
                               }) throws {
         var output = BananaOutput(capacity: 128)
-        var encoder = JellyEncoder(dialect: dialect, objects: objects)
-        try encoder.encode(value, into: &output)
+        // The encoder keeps the hook only for the duration of this call.
+        try withoutActuallyEscaping(objects) { objects in
+            var encoder = JellyEncoder(dialect: dialect, objects: objects)
+            try encoder.encode(value, into: &output)
+        }
         output.withBytes { buffer.writeBytes($0) }
     }
 

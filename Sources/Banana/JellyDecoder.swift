@@ -43,13 +43,18 @@ struct JellyDecoder {
             return .none
         case .unicode:
             try expect(rest, 1, "unicode")
-            guard case .string(let range) = try reader.next() else {
+            switch try reader.next() {
+            case .string(let range):
+                guard let text = Self.text(reader.slice(range)) else {
+                    throw JellyError.malformed("unicode holds invalid UTF-8")
+                }
+                return .string(text)
+            case .vocabulary(let index):
+                // Twisted sends the str "tuple" as [unicode, V:tuple]: VOCAB stands for its word everywhere.
+                return .string(String(decoding: BananaVocabulary.words[Int(index)], as: UTF8.self))
+            default:
                 throw JellyError.malformed("unicode holds no byte string")
             }
-            guard let text = Self.text(reader.slice(range)) else {
-                throw JellyError.malformed("unicode holds invalid UTF-8")
-            }
-            return .string(text)
         case .boolean:
             try expect(rest, 1, "boolean")
             guard case .string(let range) = try reader.next() else { throw JellyError.malformed("boolean holds no byte string") }

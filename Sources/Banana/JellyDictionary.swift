@@ -22,10 +22,11 @@ public struct JellyDictionary: Sendable, Hashable, ExpressibleByDictionaryLitera
     /// Whether there are no pairs.
     public var isEmpty: Bool { entries.isEmpty }
 
-    /// The value of the first pair whose key is the text `key`, sent either as Python `str`
-    /// (`.string`) or as UTF-8 `bytes` (`.bytes`); nil when absent.
+    /// The value of the pair whose key is the text `key`, sent either as Python `str`
+    /// (`.string`) or as UTF-8 `bytes` (`.bytes`); nil when absent. When a key occurs more
+    /// than once, the last pair wins, as in the Python dict the peer would build.
     public subscript(key: String) -> JellyValue? {
-        for entry in entries {
+        for entry in entries.reversed() {
             switch entry.key.lookingThroughSharing {
             case .string(let candidate) where candidate == key: return entry.value
             case .bytes(let candidate) where candidate.elementsEqual(key.utf8): return entry.value
@@ -35,9 +36,9 @@ public struct JellyDictionary: Sendable, Hashable, ExpressibleByDictionaryLitera
         return nil
     }
 
-    /// The value of the first pair whose key equals `key`; nil when absent.
+    /// The value of the last pair whose key equals `key`; nil when absent.
     public subscript(key: JellyValue) -> JellyValue? {
-        entries.first { $0.key == key }?.value
+        entries.last { $0.key == key }?.value
     }
 
     /// Appends a pair (does not replace an existing key).

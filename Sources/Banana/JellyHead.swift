@@ -26,6 +26,11 @@ enum JellyHead {
 
     /// The head a STRING names (vocabulary words may also arrive as STRINGs).
     init(bytes: UnsafeRawBufferPointer) {
+        // `unicode` heads every Python str: test it before the vocabulary.
+        if bytes.count == 7, BananaVocabulary.matches(bytes, "unicode") {
+            self = .unicode
+            return
+        }
         let index = BananaVocabulary.index(of: bytes)
         if index != 0 {
             self.init(vocabulary: index)
@@ -47,8 +52,12 @@ enum JellyHead {
     }
 
     /// Python's `repr()` of a bytes object, as Twisted puts it in an `InsecureJelly` value (`b'class'`).
-    static func pythonRepr(_ bytes: some Sequence<UInt8>) -> String {
-        let array = Array(bytes)
+    /// Names longer than `limit` bytes are cut and marked with `...` after the closing quote,
+    /// so that a peer cannot make us log or echo back 640 KB.
+    static func pythonRepr(_ bytes: some Sequence<UInt8>, limit: Int = 200) -> String {
+        var array = Array(bytes)
+        let isCut = array.count > limit
+        if isCut { array.removeLast(array.count - limit) }
         let quote: UInt8 = array.contains(UInt8(ascii: "'")) && !array.contains(UInt8(ascii: "\"")) ? UInt8(ascii: "\"") : UInt8(ascii: "'")
         var text = "b" + String(UnicodeScalar(quote))
         for byte in array {
@@ -64,6 +73,6 @@ enum JellyHead {
                 text += "\\x" + (hex.count == 1 ? "0" + hex : hex)
             }
         }
-        return text + String(UnicodeScalar(quote))
+        return text + String(UnicodeScalar(quote)) + (isCut ? "..." : "")
     }
 }

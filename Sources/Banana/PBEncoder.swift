@@ -29,9 +29,12 @@ public enum PBEncoder {
     ///   `JellyError.unencodableObject`, or what `objects` throws. On error, nothing is
     ///   written to `buffer` (the message is built aside and appended whole).
     public static func write(_ message: PBMessage, dialect: PBDialect, into buffer: inout ByteBuffer,
-                             objects: @escaping (any JellyObject) throws -> JellyValue) throws {
+                             objects: (any JellyObject) throws -> JellyValue) throws {
         var output = BananaOutput(capacity: 256)
-        try write(message, dialect: dialect, into: &output, objects: objects)
+        // The encoder keeps the hook only for the duration of this call.
+        try withoutActuallyEscaping(objects) { objects in
+            try write(message, dialect: dialect, into: &output, objects: objects)
+        }
         output.withBytes { buffer.writeBytes($0) }
     }
 

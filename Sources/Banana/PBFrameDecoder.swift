@@ -31,14 +31,16 @@ public struct PBFrameDecoder: ByteToMessageDecoder {
         self.scanner = BananaScanner(limits: limits)
     }
 
-    /// Decodes every complete frame in `buffer` and fires it down the pipeline.
+    /// Decodes the next complete frame in `buffer` and fires it down the pipeline (NIO calls
+    /// again while this answers `.continue`, so several messages in one read all come out).
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let frame = try decodeFrame(from: &buffer) else { return .needMoreData }
         context.fireChannelRead(wrapInboundOut(frame))
         return .continue
     }
 
-    /// Decodes what is complete at end of input; a partial element is dropped.
+    /// Decodes what is complete at end of input. A partial element stays in the buffer, and
+    /// NIO then reports `ByteToMessageDecoderError.leftoverDataWhenDone`.
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         try decode(context: context, buffer: &buffer)
     }

@@ -99,7 +99,7 @@ enum FuzzChecks {
         guard case .message(let again)? = try? decoder.decodeFrame(from: &encoded) else {
             preconditionFailure("a re-encoded message did not decode")
         }
-        precondition(normalized(again) == normalized(message), "a message changed in a round trip")
+        precondition(normalized(again) == normalized(message), "a message changed in a round trip: \(message) became \(again)")
     }
 
     /// Keyword keys are sent as text, so compare them as text.

@@ -6,7 +6,7 @@ import Glibc
 import Darwin
 #endif
 
-/// `pbauth-bench codec [--iterations N]`: Banana/jelly speed on one core.
+/// `pbauth-bench codec [--iterations N] [--only NAME-PREFIX]`: Banana/jelly speed on one core.
 ///
 /// One operation = what both ends of an `authenticate_account` exchange do with the codec:
 /// encode the call, decode it, encode the status answer, decode it. Also printed: the
@@ -14,6 +14,10 @@ import Darwin
 enum CodecBenchmark {
     static func run(arguments: [String]) throws {
         var iterations = 1_000_000
+        var only: String?
+        if let index = arguments.firstIndex(of: "--only"), index + 1 < arguments.count {
+            only = arguments[index + 1]
+        }
         if let index = arguments.firstIndex(of: "--iterations"), index + 1 < arguments.count, let count = Int(arguments[index + 1]) {
             iterations = max(1, count)
         }
@@ -40,7 +44,7 @@ enum CodecBenchmark {
         _ = try decoder.decodeFrame(from: &choice)
         // The loop state travels inout (not captured by closures), so the measured code pays
         // no closure-box exclusivity checks.
-        var state = State(decoder: decoder, call: call, answer: answer, callBytes: callBuffer, answerBytes: answerBuffer)
+        var state = State(decoder: decoder, call: call, answer: answer, callBytes: callBuffer, answerBytes: answerBuffer, only: only)
 
         try measure("full exchange (encode+decode call, encode+decode answer)", iterations, &state) { state in
             state.scratch.clear()
@@ -82,6 +86,7 @@ enum CodecBenchmark {
         let answer: PBMessage
         let callBytes: ByteBuffer
         let answerBytes: ByteBuffer
+        let only: String?
         var scratch = ByteBuffer()
         var checksum = 0
 
@@ -95,6 +100,7 @@ enum CodecBenchmark {
     }
 
     static func measure(_ name: String, _ iterations: Int, _ state: inout State, _ body: (inout State) throws -> Void) rethrows {
+        if let only = state.only, !name.hasPrefix(only) { return }
         for _ in 0..<(iterations / 10) { try body(&state) }  // warm up
         let clock = ContinuousClock()
         let start = clock.now

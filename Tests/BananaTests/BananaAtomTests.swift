@@ -79,6 +79,7 @@ import Testing
             #expect(try jellyBytes(.bytes(Array(word.utf8))) == [index, 0x87], "\(word)")
             #expect(try jellyBytes(.string(word)) == hexBytes("02 80 07 82 \"unicode\"") + [index, 0x87], "\(word)")
             #expect(try decodeJelly([index, 0x87]) == .bytes(Array(word.utf8)))
+            #expect(try decodeJelly(hexBytes("02 80 07 82 \"unicode\"") + [index, 0x87]) == .string(word), "\(word)")
         }
         for notAWord in ["root", "respond", "echo", "unicode", "boolean", "true", "false", "set", "frozenset", "Non", "Nonee", "didNotUnderstand"] {
             #expect(try jellyBytes(.bytes(Array(notAWord.utf8))) == [UInt8(notAWord.utf8.count), 0x82] + Array(notAWord.utf8))

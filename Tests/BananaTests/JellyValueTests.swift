@@ -130,6 +130,9 @@ import Testing
         #expect(JellyValue.bytes([0xff]).stringValue == nil)
         #expect(JellyValue.tuple([1]).arrayValue == [1])
         #expect(JellyValue.bool(true).boolValue == true)
+        let duplicated = JellyDictionary([(key: "k", value: 1), (key: .bytes(Array("k".utf8)), value: 2)])
+        #expect(duplicated["k"] == 2)  // the last pair wins, as in Python
+        #expect(duplicated[.string("k")] == 1)
         let object = TestObject()
         #expect(JellyValue.object(object) == .object(object))
         #expect(JellyValue.object(object) != .object(TestObject()))

@@ -219,3 +219,41 @@ import Testing
         }
     }
 }
+
+@Suite struct HostileInputTests {
+    @Test func depthLimitsAboveTheCeilingAreCapped() throws {
+        var decoder = try serverDecoderAfterHandshake(limits: BananaLimits(maxDepth: 1_000_000))
+        let deep = Array(repeating: hexBytes("01 80"), count: 5000).flatMap { $0 }
+        #expect(throws: BananaError.tooDeep(limit: 1024)) { try frames(deep, &decoder) }
+    }
+
+    @Test func aHugeInsecureTypeNameIsCutInTheError() throws {
+        let name = [UInt8](repeating: UInt8(ascii: "a"), count: 10_000)
+        var value = hexBytes("02 80 10 4e 82") + name + hexBytes("01 81")  // 10000 = 0x10 + 0x4e * 128
+        #expect(throws: JellyError.insecure(head: "b'" + String(repeating: "a", count: 200) + "'...")) {
+            try decodeJelly(value)
+        }
+        value = hexBytes("02 80 04 82 \"os.x\" 01 81")
+        #expect(throws: JellyError.insecure(head: "b'os.x'")) { try decodeJelly(value) }
+    }
+
+    @Test func garbageNeverDecodesSilently() throws {
+        // A few classic bad inputs: each either waits for more bytes or throws; none traps.
+        let inputs: [[UInt8]] = [
+            [0xff], [0x88], [0x00, 0x87], [0x7f, 0x87], hexBytes("02 80 13 87"), [UInt8](repeating: 0x7f, count: 64) + [0x82],
+            hexBytes("01 80 01 80 01 80 00 82"), hexBytes("02 80 1b 87 84 00"), hexBytes("03 80 1b 87 01 81 02 80 03 87 05 81"),
+        ]
+        for input in inputs {
+            var decoder = try serverDecoderAfterHandshake()
+            var buffer = ByteBuffer(bytes: input)
+            do {
+                while let frame = try decoder.decodeFrame(from: &buffer) {
+                    // Only the dangling dereference input decodes, as an undecodable answer.
+                    #expect(frame == .message(.undecodableAnswer(requestID: 1, error: .unknownReference(refid: 5))), "\(input)")
+                }
+            } catch is BananaError {
+                // expected for most inputs
+            }
+        }
+    }
+}
