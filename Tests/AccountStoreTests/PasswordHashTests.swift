@@ -34,11 +34,13 @@ import Testing
         #expect(PasswordHash(phcString: text) == nil)
     }
 
-    @Test func defaultParametersAreOWASPs() throws {
+    // A hash at the default parameters takes over 2 s in a debug build on a busy
+    // machine, so it is exercised by `pbauth-bench store` (release), not here.
+    @Test func defaultParametersAreOWASPs() {
         #expect(ScryptParameters.default == ScryptParameters(logN: 17, r: 8, p: 1))
-        let hash = try PasswordHash.make(password: Array("slow".utf8), parameters: .default)
-        #expect(hash.phcString.hasPrefix("$scrypt$ln=17,r=8,p=1$"))
-        #expect(try hash.matches(password: Array("slow".utf8)))
+        #expect(StoreConfiguration().scrypt == .default)
+        #expect(ScryptParameters.default.isValid)
+        #expect(!ScryptParameters(logN: 23, r: 8, p: 1).isValid)
     }
 
     @Test func aKnownVectorOfRFC7914Matches() throws {
