@@ -36,7 +36,14 @@ public final class PBClientConnection: Sendable {
                 }
             }
             .connect(host: host, port: port).get()
-        let broker = try await channel.pipeline.handler(type: PBBroker.self).get()
+        let broker: PBBroker
+        do {
+            // The handler is gone when the server (or the handshake timeout) already closed the channel.
+            broker = try await channel.pipeline.handler(type: PBBroker.self).get()
+        } catch {
+            try? await channel.close()
+            throw PBCallError.connectionLost
+        }
         do {
             try await broker.ready.futureResult.get()
         } catch {

@@ -254,7 +254,7 @@ struct LoopbackTests {
 @Suite("PBServer configuration and lifecycle")
 struct ServerLifecycleTests {
     @Test func idleConnectionsAreClosedWhenConfigured() async throws {
-        let running = try await RunningTestServer.start(configuration: PBServerConfiguration(idleTimeout: .milliseconds(200)))
+        let running = try await RunningTestServer.start(configuration: PBServerConfiguration(idleTimeout: .seconds(1)))
         let client = try await running.connect()
         let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
         await client.waitUntilClosed()
