@@ -29,7 +29,8 @@ public final class MasterChecker: Checker {
         }
         quick = try WorkerPool(name: "database", count: configuration.databaseThreads, makeResource: open, close: { $0.close() })
         do {
-            passwords = try WorkerPool(name: "scrypt", count: configuration.passwordThreads, makeResource: open, close: { $0.close() })
+            passwords = try WorkerPool(name: "scrypt", count: configuration.passwordThreads, niceness: 10,
+                                       makeResource: open, close: { $0.close() })
         } catch {
             quick.shutdown()
             throw error

@@ -14,11 +14,16 @@ final class WorkerPool<Resource>: @unchecked Sendable {
 
     /// Starts `count` threads; each calls `makeResource` once on its own thread.
     /// Throws the first error a thread met while making its resource.
-    init(name: String, count: Int, makeResource: @escaping @Sendable () throws -> Resource, close: @escaping @Sendable (Resource) -> Void) throws {
+    ///
+    /// `niceness` above 0 lowers the threads' scheduling priority (Linux: per thread), so
+    /// that long work here (scrypt) yields the processor to short work elsewhere (cookie checks).
+    init(name: String, count: Int, niceness: Int32 = 0,
+         makeResource: @escaping @Sendable () throws -> Resource, close: @escaping @Sendable (Resource) -> Void) throws {
         self.name = name
         let startup = StartupGate(count: count)
         for index in 0..<count {
             let thread = Thread { [self] in
+                if niceness != 0 { Self.lowerPriority(by: niceness) }
                 let resource: Resource
                 do {
                     resource = try makeResource()
@@ -57,6 +62,14 @@ final class WorkerPool<Resource>: @unchecked Sendable {
             condition.lock()
         }
         condition.unlock()
+    }
+
+    /// Lowers the calling thread's priority. On Linux the nice value belongs to each
+    /// thread, and `setpriority(PRIO_PROCESS, 0, …)` changes the calling thread's only.
+    private static func lowerPriority(by niceness: Int32) {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+        #endif
     }
 
     /// Runs `body` on one of the pool's threads with that thread's resource.
