@@ -160,23 +160,21 @@ public final class MasterChecker: Checker {
     static func checkChallenge(store: AccountStore, username: String, challenge: [UInt8], response: [UInt8],
                                path: [String], source: String, now: Int64,
                                configuration: MasterConfiguration, activity: ActivityRecorder) throws -> CheckResult {
-        guard let account = try store.account(named: username) else { return .failure(.noSuchAccount) }
+        guard let (account, candidates) = try store.accountWithLiveSessions(named: username, now: now) else {
+            return .failure(.noSuchAccount)
+        }
         if account.disabled { return .failure(.accountDisabled) }
 
-        let sessions: [SessionRecord]
-        if account.kind == .user {
-            sessions = try liveSessions(store: store, accountID: account.id, now: now, idleLimit: configuration.idleLimit, activity: activity)
-            for session in sessions {
-                let verifier = store.md5CookieVerifier(forSessionID: session.id)
-                if PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
-                    activity.sessionUsed(session.id, at: now)
-                    let expires = configuration.idleLimit.map { min(session.expires, now + $0) } ?? session.expires
-                    return .success(AuthenticationStatus(username: account.name, kind: .user, master: false,
-                                                         session: session.id, expires: expires), reason: "cookie")
-                }
+        // Only users have sessions; uses not yet written count against the idle limit.
+        let sessions = account.kind == .user ? candidates.filter { isWithinIdleLimit($0, now: now, configuration: configuration, activity: activity) } : []
+        for session in sessions {
+            let verifier = store.md5CookieVerifier(forSessionID: session.id)
+            if PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
+                activity.sessionUsed(session.id, at: now)
+                let expires = configuration.idleLimit.map { min(session.expires, now + $0) } ?? session.expires
+                return .success(AuthenticationStatus(username: account.name, kind: .user, master: false,
+                                                     session: session.id, expires: expires), reason: "cookie")
             }
-        } else {
-            sessions = []
         }
 
         if account.isLocked(now: now) { return .failure(.lockedOut) }
@@ -201,6 +199,13 @@ public final class MasterChecker: Checker {
         _ = try store.recordFailedAttempt(accountID: account.id, now: now, threshold: configuration.lockoutThreshold,
                                           lockSeconds: Int64(configuration.lockoutSeconds))
         return .failure(sessions.isEmpty ? .invalidPassword : .authenticationCookieMismatch)
+    }
+
+    /// Whether `session` was used within the idle limit, counting uses not yet written to the database.
+    static func isWithinIdleLimit(_ session: LiveSession, now: Int64, configuration: MasterConfiguration, activity: ActivityRecorder) -> Bool {
+        guard let idleLimit = configuration.idleLimit else { return true }
+        let lastSeen = max(session.lastSeen, activity.pendingLastSeen(session.id) ?? 0)
+        return now - lastSeen < idleLimit
     }
 
     /// The account's live sessions, counting uses not yet written to the database against the idle limit.

@@ -9,6 +9,9 @@ let usage = """
            pbauth-bench echo [--calls N] [--window W]
            pbauth-bench load [check] [login] [password] [mixed] [idle] [--duration S] [--connections N]
                              [--in-flight K] [--clients C] [--idle-connections N]
+                             [--password-clients N] [--password-threads N]
+           pbauth-bench load SCENARIO --master HOST:PORT [--subordinate HOST:PORT] --token T
+                             [--user U --password P --broker B]    (running brokers)
 
     """
 

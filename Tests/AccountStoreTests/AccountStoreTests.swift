@@ -117,6 +117,26 @@ import TestSupport
         }
     }
 
+    @Test func theCookieCheckReadsTheAccountAndItsLiveSessionsTogether() throws {
+        try withFreshStore { store, _ throws in
+            try store.addUser(name: "ivy", password: password)
+            try store.addUser(name: "jo", password: password)
+            let ivy = try #require(try store.account(named: "ivy"))
+            let live = try store.startSession(accountID: ivy.id, lifetime: 1_000, brokerPath: [], source: "", now: 100)
+            let revoked = try store.startSession(accountID: ivy.id, lifetime: 1_000, brokerPath: [], source: "", now: 100)
+            _ = try store.startSession(accountID: ivy.id, lifetime: 10, brokerPath: [], source: "", now: 100)
+            #expect(try store.revokeSession(id: revoked.id))
+            try store.touchSessions([(sessionID: live.id, at: 400)])
+
+            let found = try #require(try store.accountWithLiveSessions(named: "ivy", now: 600))
+            #expect(found.account == ivy)
+            #expect(found.sessions == [LiveSession(id: live.id, expires: 1_100, lastSeen: 400)])
+            let jo = try #require(try store.accountWithLiveSessions(named: "jo", now: 600))
+            #expect(jo.account.name == "jo" && jo.sessions.isEmpty)
+            #expect(try store.accountWithLiveSessions(named: "nobody", now: 600) == nil)
+        }
+    }
+
     @Test func liveSessionsLeaveOutRevokedExpiredAndIdleOnes() throws {
         try withFreshStore { store, _ throws in
             try store.addUser(name: "gina", password: password)

@@ -30,3 +30,13 @@ public struct StartedSession: Sendable {
     /// When its cookie stops being accepted (Unix seconds).
     public let expires: Int64
 }
+
+/// What a cookie check needs of a live session: which one, and until when.
+public struct LiveSession: Sendable, Equatable {
+    /// The session's id (not a secret).
+    public let id: String
+    /// Unix seconds when its cookie stops being accepted.
+    public let expires: Int64
+    /// Unix seconds of its last recorded use.
+    public let lastSeen: Int64
+}

@@ -5,7 +5,7 @@ extension AccountStore {
 
     private static let accountColumns = "id, name, kind, disabled, created, last_login, failed_attempts, locked_until"
 
-    private static func account(from row: Statement) -> Account {
+    static func account(from row: Statement) -> Account {
         Account(
             id: row.int64(0), name: row.text(1), kind: AccountKind(rawValue: row.text(2)) ?? .user,
             disabled: row.bool(3), created: row.int64(4), lastLogin: row.optionalInt64(5),

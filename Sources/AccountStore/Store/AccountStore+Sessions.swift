@@ -58,6 +58,26 @@ extension AccountStore {
             .integer(accountID), .integer(now), .integer(seenAfter), row: Self.session)
     }
 
+    /// The account named `name` with its live sessions (not revoked, not expired),
+    /// in one indexed read: the cookie check's question, asked on every login.
+    /// Only what that check needs of each session is read. Nil when there is no such account.
+    public func accountWithLiveSessions(named name: String, now: Int64) throws -> (account: Account, sessions: [LiveSession])? {
+        let rows = try database.query(
+            """
+            SELECT a.id, a.name, a.kind, a.disabled, a.created, a.last_login, a.failed_attempts, a.locked_until,
+                   s.id, s.expires, s.last_seen
+            FROM accounts a LEFT JOIN sessions s ON s.account_id = a.id AND s.revoked = 0 AND s.expires > ?2
+            WHERE a.name = ?1
+            """,
+            .text(name), .integer(now)
+        ) { row in
+            (account: Self.account(from: row),
+             session: row.isNull(8) ? nil : LiveSession(id: row.text(8), expires: row.int64(9), lastSeen: row.int64(10)))
+        }
+        guard let first = rows.first else { return nil }
+        return (first.account, rows.compactMap(\.session))
+    }
+
     /// Every live session of every account with the account's name, oldest first (for `pbauth session list`).
     public func allLiveSessions(now: Int64) throws -> [(account: String, session: SessionRecord)] {
         try database.query(

@@ -7,7 +7,7 @@ final class BenchCluster {
     private(set) var masterPort = 0
     private(set) var subordinatePort: Int?
     private(set) var masterPID: Int32?
-    let passwordThreads = 1
+    let passwordThreads: Int
     private var processes: [Process] = []
     private var folder: String?
     private let user: String
@@ -18,6 +18,7 @@ final class BenchCluster {
     init(options: LoadBenchmark.Options) throws {
         user = options.user
         password = options.password
+        passwordThreads = options.passwordThreads
         broker = options.broker
         if let master = options.master {
             guard let endpoint = Self.port(of: master), let token = options.token else {
@@ -97,7 +98,7 @@ final class BenchCluster {
 
     /// Starts a daemon whose standard error goes to `log` (a pipe nobody drains would stall it).
     private func start(_ arguments: [String], log: String) throws -> Process {
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: pbauth)
         process.arguments = arguments

@@ -52,8 +52,9 @@ enum LoadGenerator {
     }
 
     /// `check`: broker connections at the master, each with `inFlight` authenticate_account calls outstanding.
-    static func checkLoad(_ plan: LoadPlan, until deadline: Double, into sink: SampleSink) async throws {
-        let cookies = try await cookies(plan)
+    static func checkLoad(_ plan: LoadPlan, until deadline: Double, into sink: SampleSink, cookies given: [String]? = nil) async throws {
+        let cookies: [String]
+        if let given { cookies = given } else { cookies = try await Self.cookies(plan) }
         let verifiers = cookies.map { Array(Insecure.MD5.hash(data: Array($0.utf8))) }
         var brokers: [(PBClientConnection, PBRemoteReference)] = []
         for _ in 0..<plan.connections {
@@ -147,13 +148,15 @@ enum LoadGenerator {
         var passwordPlan = plan
         passwordPlan.clients = max(1, plan.clients / 8)
         let checks = SampleSink(), passwords = SampleSink()
+        // Cookies first: under the password load they would wait behind every hash.
+        let cookies = try await cookies(plan)
         let cpuStart = processCPUSeconds(), start = monotonicSeconds()
         let deadline = start + plan.warmupSeconds + plan.durationSeconds
         async let passwordRun: Void = passwordLoad(passwordPlan, until: deadline, into: passwords)
         // Let the password load reach full speed before measuring checks.
         try await Task.sleep(for: .seconds(plan.warmupSeconds))
         let checkStart = monotonicSeconds()
-        try await checkLoad(plan, until: deadline, into: checks)
+        try await checkLoad(plan, until: deadline, into: checks, cookies: cookies)
         try await passwordRun
         let wall = monotonicSeconds() - start
         return GeneratorReport(scenario: "mixed", primary: checks.samples.summary(duration: monotonicSeconds() - checkStart),
