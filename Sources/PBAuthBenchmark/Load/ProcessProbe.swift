@@ -14,7 +14,26 @@ enum ProcessProbe {
 
     /// User + system CPU seconds the process has used, or nil.
     static func cpuSeconds(pid: Int32) -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        cpuSeconds(statPath: "/proc/\(pid)/stat")
+    }
+
+    /// CPU seconds used so far by each thread of the process, by thread id.
+    static func threadCPUSeconds(pid: Int32) -> [String: Double] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var seconds: [String: Double] = [:]
+        for task in tasks {
+            seconds[task] = cpuSeconds(statPath: "/proc/\(pid)/task/\(task)/stat")
+        }
+        return seconds
+    }
+
+    /// How many threads used more than half a core between two `threadCPUSeconds` readings `wall` seconds apart.
+    static func busyThreads(before: [String: Double], after: [String: Double], wall: Double) -> Int {
+        after.filter { task, used in (used - (before[task] ?? 0)) / wall > 0.5 }.count
+    }
+
+    private static func cpuSeconds(statPath: String) -> Double? {
+        guard let stat = try? String(contentsOfFile: statPath, encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // After the command name: state is field 3, utime field 14, stime field 15 (1-based over the whole line).
