@@ -109,6 +109,17 @@ let package = Package(
             name: "TestSupport",
             path: "Tests/TestSupport"
         ),
+        .target(
+            name: "PBTestSupport",
+            dependencies: [
+                "PerspectiveBroker",
+                "Banana",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/PBTestSupport"
+        ),
         .testTarget(
             name: "AccountStoreTests",
             dependencies: ["AccountStore", "TestSupport"]
@@ -126,6 +137,7 @@ let package = Package(
             name: "PerspectiveBrokerTests",
             dependencies: [
                 "PerspectiveBroker",
+                "PBTestSupport",
                 "Banana",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -144,7 +156,9 @@ let package = Package(
         ),
         .testTarget(
             name: "InteropTests",
-            dependencies: ["PerspectiveBroker", "Banana", "TestSupport"],
+            dependencies: [
+                "PBTestSupport", "PerspectiveBroker", "Banana", "TestSupport",
+            ],
             exclude: ["Fixtures"]
         ),
     ],

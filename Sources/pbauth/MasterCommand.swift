@@ -1,7 +1,6 @@
 import ArgumentParser
 import Authenticator
 import Logging
-import ServiceLifecycle
 
 /// `pbauth master`: runs the master in the foreground until SIGTERM or SIGINT.
 struct MasterCommand: AsyncParsableCommand {
@@ -41,13 +40,7 @@ struct MasterCommand: AsyncParsableCommand {
             let configuration = try MasterConfiguration(settings: settings)
             let logger = try bootstrapLogging(level: configuration.logLevel)
             raiseOpenFileLimit()
-            let service = MasterService(configuration: configuration, logger: logger)
-            let group = ServiceGroup(configuration: .init(
-                services: [.init(service: service)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
-            try await group.run()
+            try await runUntilSignalled(MasterService(configuration: configuration, logger: logger), logger: logger)
         }
     }
 }

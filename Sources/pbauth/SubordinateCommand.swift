@@ -1,7 +1,6 @@
 import ArgumentParser
 import Authenticator
 import Logging
-import ServiceLifecycle
 
 /// `pbauth subordinate`: runs a subordinate broker in the foreground until SIGTERM or SIGINT.
 struct SubordinateCommand: AsyncParsableCommand {
@@ -43,13 +42,7 @@ struct SubordinateCommand: AsyncParsableCommand {
             let configuration = try SubordinateConfiguration(settings: settings)
             let logger = try bootstrapLogging(level: configuration.logLevel)
             raiseOpenFileLimit()
-            let service = SubordinateService(configuration: configuration, logger: logger)
-            let group = ServiceGroup(configuration: .init(
-                services: [.init(service: service)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
-            try await group.run()
+            try await runUntilSignalled(SubordinateService(configuration: configuration, logger: logger), logger: logger)
         }
     }
 }

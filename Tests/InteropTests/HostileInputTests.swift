@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import PBTestSupport
 import PerspectiveBroker
 import Testing
 
@@ -49,7 +50,7 @@ struct HostileInputTests {
         ("non-list message", [0x02, 0x82, 0x70, 0x62, 0x05, 0x81]),
     ])
     func malformedInputClosesOnlyThatConnection(_ name: String, _ bytes: [UInt8]) async throws {
-        let server = try await SwiftTestServer.start()
+        let server = try await RunningTestServer.start()
         // A well-behaved bystander connected before the attack stays connected.
         let bystander = try await PBClientConnection.connect(host: "127.0.0.1", port: server.port,
                                                              group: MultiThreadedEventLoopGroup.singleton)
@@ -65,7 +66,7 @@ struct HostileInputTests {
     @Test func halfOpenConnectionDoesNotBlockOthersAndIsDropped() async throws {
         var configuration = PBServerConfiguration()
         configuration.handshakeTimeout = .seconds(2)
-        let server = try await SwiftTestServer.start(configuration: configuration)
+        let server = try await RunningTestServer.start(configuration: configuration)
         let silent = try await RawPeer.openSilent(port: server.port)
         // Half a message: the dialect choice's header without its bytes.
         try await silent.writeAndFlush(ByteBuffer(bytes: [0x02, 0x82, 0x70]))

@@ -1,6 +1,7 @@
 import Banana
 import NIOCore
 import NIOPosix
+import PBTestSupport
 import PerspectiveBroker
 import TestSupport
 import Testing

@@ -1,3 +1,5 @@
+import Synchronization
+import PBTestSupport
 import Testing
 
 /// Stock Twisted `PBClientFactory` clients against the Swift `PBServer` with a `PBPortalRoot`.
@@ -8,7 +10,7 @@ struct TwistedClientAgainstSwiftServerTests {
         ["str_username"],
     ])
     func scenario(_ scenarios: [String]) async throws {
-        let server = try await SwiftTestServer.start()
+        let server = try await RunningTestServer.start()
         let outcome = try await TwistedFixtures.runClient(port: server.port, scenarios: scenarios)
         expectAllPassed(outcome, scenarios)
         // Every avatar handed out was logged out exactly once (release or disconnect).
@@ -18,7 +20,7 @@ struct TwistedClientAgainstSwiftServerTests {
     }
 
     @Test func hundredConcurrentClients() async throws {
-        let server = try await SwiftTestServer.start()
+        let server = try await RunningTestServer.start()
         let outcome = try await TwistedFixtures.runClient(port: server.port, scenarios: ["concurrent"])
         expectAllPassed(outcome, ["concurrent"])
         #expect(server.portal.logins.load(ordering: .relaxed) == 100)

@@ -1,3 +1,4 @@
+import PBTestSupport
 import Banana
 import Logging
 import NIOCore

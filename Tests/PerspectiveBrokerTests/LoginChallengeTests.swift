@@ -1,3 +1,4 @@
+import PBTestSupport
 import PerspectiveBroker
 import Testing
 

@@ -2,44 +2,10 @@ import Banana
 import Logging
 import NIOCore
 import NIOPosix
+import PBTestSupport
 import PerspectiveBroker
 import Testing
 
-/// A Swift PB server on 127.0.0.1 (OS-chosen port) serving a portal root with `TestPortal`.
-struct RunningTestServer {
-    let server: PBServer
-    let port: Int
-    let portal: TestPortal
-    let group: MultiThreadedEventLoopGroup
-
-    static func start(configuration: PBServerConfiguration = PBServerConfiguration()) async throws -> RunningTestServer {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let portal = TestPortal()
-        let server = PBServer(configuration: configuration, group: group, logger: Logger(label: "test.pb.server")) { _ in
-            PBPortalRoot(portal: portal)
-        }
-        let port = try await server.start()
-        return RunningTestServer(server: server, port: port, portal: portal, group: group)
-    }
-
-    func connect() async throws -> PBClientConnection {
-        try await PBClientConnection.connect(host: "127.0.0.1", port: port, group: group)
-    }
-
-    func stop() async {
-        await server.stop(gracePeriod: .seconds(1))
-        try? await group.shutdownGracefully()
-    }
-}
-
-/// Waits (bounded) until `condition` holds; answers whether it did.
-func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<500 {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
 
 func remoteFailure(of work: () async throws -> JellyValue) async -> JellyFailure? {
     do {

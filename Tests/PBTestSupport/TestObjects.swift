@@ -3,12 +3,14 @@ import PerspectiveBroker
 import Synchronization
 
 /// A portal that knows alice/"sesame" and counts logins and logouts.
-final class TestPortal: PBPortal {
-    let users: [[UInt8]: [UInt8]] = [Array("alice".utf8): Array("sesame".utf8)]
-    let logins = Atomic<Int>(0)
-    let logouts = Atomic<Int>(0)
+public final class TestPortal: PBPortal {
+    public let users: [[UInt8]: [UInt8]] = [Array("alice".utf8): Array("sesame".utf8)]
+    public let logins = Atomic<Int>(0)
+    public let logouts = Atomic<Int>(0)
 
-    func login(username: [UInt8], challenge: [UInt8], response: [UInt8], mind: JellyValue,
+    public init() {}
+
+    public func login(username: [UInt8], challenge: [UInt8], response: [UInt8], mind: JellyValue,
                connection: PBConnectionInfo) async throws -> PBAvatarLogin {
         guard let secret = users[username],
               PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(secret: secret, challenge: challenge))
@@ -21,16 +23,16 @@ final class TestPortal: PBPortal {
 }
 
 /// The avatar the interop client expects: echo, echoKw, isSame, fail, getChild, isMyChild, slow.
-final class EchoAvatar: PBReferenceable {
-    let isAvatar = true
-    let child = ChildObject()
-    let mind: JellyValue
+public final class EchoAvatar: PBReferenceable {
+    public let isAvatar = true
+    public let child = ChildObject()
+    public let mind: JellyValue
 
-    init(mind: JellyValue = .none) {
+    public init(mind: JellyValue = .none) {
         self.mind = mind
     }
 
-    func remoteMessage(_ method: String, arguments: [JellyValue], keywords: JellyDictionary,
+    public func remoteMessage(_ method: String, arguments: [JellyValue], keywords: JellyDictionary,
                        context: PBCallContext) async throws -> JellyValue {
         switch method {
         case "echo":
@@ -71,14 +73,16 @@ final class EchoAvatar: PBReferenceable {
     }
 }
 
-struct SecretLeakingError: Error, CustomStringConvertible {
-    let secret: String
-    var description: String { "the secret is \(secret)" }
+public struct SecretLeakingError: Error, CustomStringConvertible {
+    public let secret: String
+    public var description: String { "the secret is \(secret)" }
 }
 
 /// A plain referenceable: ping(x) -> ("pong", x).
-final class ChildObject: PBReferenceable {
-    func remoteMessage(_ method: String, arguments: [JellyValue], keywords: JellyDictionary,
+public final class ChildObject: PBReferenceable {
+    public init() {}
+
+    public func remoteMessage(_ method: String, arguments: [JellyValue], keywords: JellyDictionary,
                        context: PBCallContext) async throws -> JellyValue {
         guard method == "ping" else { throw PBCallError.noSuchMethod(method) }
         return .tuple([.string("pong")] + arguments)
