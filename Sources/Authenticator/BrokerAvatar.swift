@@ -1,3 +1,4 @@
+import AccountStore
 import Banana
 import PerspectiveBroker
 
@@ -26,7 +27,11 @@ final class BrokerAvatar: PBReferenceable {
                 let challenge = try arguments.bytes(1, "challenge")
                 let response = try arguments.bytes(2, "response")
                 var via = try arguments.textList(3, keyword: "via")
-                guard via.count <= 64 else { throw AuthenticationFailure.hopLimitExceeded }
+                guard via.allSatisfy(AccountName.isValid) else {
+                    throw PBCallError.badArguments("authenticate_account(): 'via' must name broker principals")
+                }
+                // The store keeps at most this many names of a session's path.
+                guard via.count < AccountStore.maximumBrokerPathLength else { throw AuthenticationFailure.hopLimitExceeded }
                 // The path so far ends with the caller: a pbauth subordinate already
                 // appended its own name; a stock broker that sent no `via` did not.
                 if via.last != principal { via.append(principal) }

@@ -10,7 +10,10 @@ extension MasterConfiguration {
 extension LoginRecord {
     /// The record as the audit log keeps it; the actor of a login is the master itself.
     var auditEntry: AuditEntry {
-        AuditEntry(time: time, actor: "master", action: action, account: account, outcome: outcome,
+        // A name that came off the network is recorded only when it is a valid
+        // account name, so that nothing odd (control characters) reaches the log.
+        AuditEntry(time: time, actor: "master", action: action,
+                   account: AccountName.isValid(account) ? account : "(invalid name)", outcome: outcome,
                    reason: reason, brokerPath: brokerPath, source: source)
     }
 }

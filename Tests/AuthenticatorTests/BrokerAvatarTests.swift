@@ -122,6 +122,10 @@ struct BrokerAvatarTests {
         #expect(await remoteFailure {
             _ = try await broker.callRemote("authenticate_account", .string("alice"), .list([]), .bytes([1]))
         }?.check("builtins.TypeError") == true)
+        #expect(await remoteFailure { _ = try await check(broker, "alice", secret: "x", via: ["bad\nname"]) }?.check("builtins.TypeError") == true)
+        #expect(await remoteFailure {
+            _ = try await check(broker, "alice", secret: "x", via: (1...20).map { "hop\($0)" })
+        }?.type == "pbauth.HopLimitExceeded")
         #expect(try await broker.callRemote("get_account", .string("alice")).dictionaryValue != nil)
     }
 
