@@ -2,7 +2,7 @@ import Foundation
 
 /// Every setting of `pbauth master`, with its default. `config/master.conf`
 /// lists the same keys; the README documents them.
-public struct MasterConfiguration: Sendable {
+public struct MasterConfiguration: Sendable, Equatable {
     /// Where the PB portal listens.
     public var listen = Endpoint(host: "127.0.0.1", port: 8787)
     /// The SQLite database.
@@ -63,9 +63,9 @@ public struct MasterConfiguration: Sendable {
         allowRemoteAuthenticate = try settings.boolean("allow_remote_authenticate", default: defaults.allowRemoteAuthenticate)
         databaseThreads = try settings.integer("database_threads", default: defaults.databaseThreads, range: 1...64)
         passwordThreads = try settings.integer("password_threads", default: defaults.passwordThreads, range: 1...64)
-        scryptLogN = try settings.integer("scrypt_ln", default: defaults.scryptLogN, range: 1...30)
-        scryptR = try settings.integer("scrypt_r", default: defaults.scryptR, range: 1...64)
-        scryptP = try settings.integer("scrypt_p", default: defaults.scryptP, range: 1...64)
+        scryptLogN = try settings.integer("scrypt_ln", default: defaults.scryptLogN, range: 1...22)
+        scryptR = try settings.integer("scrypt_r", default: defaults.scryptR, range: 1...32)
+        scryptP = try settings.integer("scrypt_p", default: defaults.scryptP, range: 1...16)
         flushIntervalMilliseconds = try settings.integer("flush_interval_ms", default: defaults.flushIntervalMilliseconds, range: 10...60_000)
         shutdownGraceSeconds = try settings.integer("shutdown_grace", default: defaults.shutdownGraceSeconds, range: 0...3_600)
         logLevel = settings.string("log_level") ?? defaults.logLevel

@@ -2,7 +2,7 @@ import Foundation
 
 /// Every setting of `pbauth subordinate`, with its default. `config/subordinate.conf`
 /// lists the same keys; the README documents them.
-public struct SubordinateConfiguration: Sendable {
+public struct SubordinateConfiguration: Sendable, Equatable {
     /// Where this broker's PB portal listens.
     public var listen = Endpoint(host: "127.0.0.1", port: 8788)
     /// The upstream broker (the master or another subordinate). Required.
