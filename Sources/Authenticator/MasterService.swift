@@ -29,7 +29,8 @@ public struct MasterService: Service {
         let portal = BrokerPortal(checker: checker, logger: logger)
         let rootMethods = MasterRootMethods(checker: checker, allowRemote: configuration.allowRemoteAuthenticate, logger: logger)
         let server = PBServer(
-            configuration: PBServerConfiguration(host: configuration.listen.host, port: configuration.listen.port),
+            configuration: PBServerConfiguration(host: configuration.listen.host, port: configuration.listen.port,
+                                                 taskExecutor: checker.remoteMethodExecutor),
             group: group,
             logger: logger,
             root: { _ in PBPortalRoot(portal: portal, fallback: rootMethods) }
