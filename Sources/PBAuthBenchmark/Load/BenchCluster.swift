@@ -29,7 +29,12 @@ final class BenchCluster {
             self.token = token
             return
         }
-        try startOwn()
+        do {
+            try startOwn()
+        } catch {
+            stop()  // what did start must not outlive a failed set-up
+            throw error
+        }
     }
 
     private static func port(of endpoint: String) -> Int? {
