@@ -37,10 +37,6 @@ public final class MasterChecker: Checker {
         }
     }
 
-    /// The executor on which the master's remote methods should run: the quick
-    /// database threads, so that a cookie check reads SQLite where it already is.
-    public var remoteMethodExecutor: any TaskExecutor { quick }
-
     /// Writes what the activity recorder holds; called periodically and at shutdown.
     public func flush() async throws {
         let pending = activity.drain()

@@ -21,8 +21,8 @@ public struct MasterConfiguration: Sendable, Equatable {
     public var lockoutSeconds = 900
     /// Whether `authenticate` (a password in clear) is accepted from non-loopback peers without TLS.
     public var allowRemoteAuthenticate = false
-    /// Threads, each with its own SQLite connection, on which the remote methods and quick reads run.
-    public var databaseThreads = 4
+    /// Threads (each with its own SQLite connection) for cookie checks and other quick reads.
+    public var databaseThreads = 2
     /// At most this many scrypt computations run at once, each on its own thread.
     public var passwordThreads = 1
     /// scrypt cost: log2 of N.

@@ -29,8 +29,7 @@ public struct MasterService: Service {
         let portal = BrokerPortal(checker: checker, logger: logger)
         let rootMethods = MasterRootMethods(checker: checker, allowRemote: configuration.allowRemoteAuthenticate, logger: logger)
         let server = PBServer(
-            configuration: PBServerConfiguration(host: configuration.listen.host, port: configuration.listen.port,
-                                                 taskExecutor: checker.remoteMethodExecutor),
+            configuration: PBServerConfiguration(host: configuration.listen.host, port: configuration.listen.port),
             group: group,
             logger: logger,
             root: { _ in PBPortalRoot(portal: portal, fallback: rootMethods) }

@@ -4,23 +4,13 @@ import Foundation
 /// connection) that no other thread touches. Blocking work (SQLite, scrypt)
 /// runs here so that it never blocks an event loop; the number of threads caps
 /// how much of that work runs at once.
-///
-/// The pool is also a `TaskExecutor`: a task that prefers it runs on these
-/// threads, and its `run { resource in … }` calls then use the current thread's
-/// resource at once instead of handing the work to another thread and back.
-/// That is how the master answers a cookie check with one thread hop each way.
-final class WorkerPool<Resource>: TaskExecutor, @unchecked Sendable {
-    private typealias Job = (Resource) -> Void
-
-    // Guarded by `condition`: a queue as an array and the index of its head.
-    private var jobs: [Job] = []
-    private var head = 0
+final class WorkerPool<Resource>: @unchecked Sendable {
+    // Guarded by `condition`.
+    private var jobs: [(Resource) -> Void] = []
     private var stopping = false
     private var running = 0
     private let condition = NSCondition()
     private let name: String
-    /// Each thread's resource, for `run` called on one of the pool's own threads.
-    private let currentResource: pthread_key_t
 
     /// Starts `count` threads; each calls `makeResource` once on its own thread.
     /// Throws the first error a thread met while making its resource.
@@ -30,32 +20,27 @@ final class WorkerPool<Resource>: TaskExecutor, @unchecked Sendable {
     init(name: String, count: Int, niceness: Int32 = 0,
          makeResource: @escaping @Sendable () throws -> Resource, close: @escaping @Sendable (Resource) -> Void) throws {
         self.name = name
-        var key = pthread_key_t()
-        guard pthread_key_create(&key, nil) == 0 else { throw WorkerPoolError.cannotStart(name) }
-        currentResource = key
         let startup = StartupGate(count: count)
         for index in 0..<count {
             let thread = Thread { [self] in
                 if niceness != 0 { Self.lowerPriority(by: niceness) }
-                let resource: ResourceBox<Resource>
+                let resource: Resource
                 do {
-                    resource = ResourceBox(try makeResource())
+                    resource = try makeResource()
                 } catch {
                     startup.report(error)
                     return
                 }
-                pthread_setspecific(currentResource, Unmanaged.passUnretained(resource).toOpaque())
-                condition.lock()
-                running += 1
-                condition.unlock()
+                self.condition.lock()
+                self.running += 1
+                self.condition.unlock()
                 startup.report(nil)
-                serve(resource.value)
-                pthread_setspecific(currentResource, nil)
-                close(resource.value)
-                condition.lock()
-                running -= 1
-                condition.broadcast()
-                condition.unlock()
+                self.serve(resource)
+                close(resource)
+                self.condition.lock()
+                self.running -= 1
+                self.condition.broadcast()
+                self.condition.unlock()
             }
             thread.name = "\(name)-\(index)"
             thread.start()
@@ -69,29 +54,14 @@ final class WorkerPool<Resource>: TaskExecutor, @unchecked Sendable {
     private func serve(_ resource: Resource) {
         condition.lock()
         while true {
-            while head == jobs.count && !stopping { condition.wait() }
-            if head == jobs.count && stopping { break }
-            let job = jobs[head]
-            head += 1
-            if head == jobs.count {
-                jobs.removeAll(keepingCapacity: true)
-                head = 0
-            }
+            while jobs.isEmpty && !stopping { condition.wait() }
+            if jobs.isEmpty && stopping { break }
+            let job = jobs.removeFirst()
             condition.unlock()
             job(resource)
             condition.lock()
         }
         condition.unlock()
-    }
-
-    /// Queues `job`; false when the pool is shutting down.
-    private func submit(_ job: @escaping Job) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !stopping else { return false }
-        jobs.append(job)
-        condition.signal()
-        return true
     }
 
     /// Lowers the calling thread's priority. On Linux the nice value belongs to each
@@ -102,28 +72,21 @@ final class WorkerPool<Resource>: TaskExecutor, @unchecked Sendable {
         #endif
     }
 
-    /// Runs `body` with a thread's resource: at once when called on one of the
-    /// pool's threads (a task that prefers this pool), else on the next free one.
+    /// Runs `body` on one of the pool's threads with that thread's resource.
     func run<Result: Sendable>(_ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
-        if let pointer = pthread_getspecific(currentResource) {
-            return try body(Unmanaged<ResourceBox<Resource>>.fromOpaque(pointer).takeUnretainedValue().value)
-        }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
-            let queued = submit { resource in
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
+            condition.lock()
+            guard !stopping else {
+                condition.unlock()
+                continuation.resume(throwing: WorkerPoolError.stopped(name))
+                return
+            }
+            jobs.append { resource in
                 continuation.resume(with: Swift.Result { try body(resource) })
             }
-            if !queued { continuation.resume(throwing: WorkerPoolError.stopped(name)) }
+            condition.signal()
+            condition.unlock()
         }
-    }
-
-    /// Runs a task's job on one of the pool's threads (`TaskExecutor`). Once the pool
-    /// is shutting down, jobs go to the global executor so that no task is left hanging.
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let queued = submit { _ in
-            job.runSynchronously(on: self.asUnownedTaskExecutor())
-        }
-        if !queued { globalConcurrentExecutor.enqueue(job) }
     }
 
     /// Finishes the jobs already queued, then stops the threads and closes their resources; waits for that.
@@ -136,23 +99,14 @@ final class WorkerPool<Resource>: TaskExecutor, @unchecked Sendable {
     }
 }
 
-/// A thread's resource, referenced from thread-local storage.
-private final class ResourceBox<Value> {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// Why work could not be run.
 enum WorkerPoolError: Error, CustomStringConvertible {
     /// The pool is shutting down.
     case stopped(String)
-    /// The operating system refused what the pool needs (thread-local storage).
-    case cannotStart(String)
 
     var description: String {
         switch self {
         case .stopped(let name): "the \(name) threads are shutting down"
-        case .cannotStart(let name): "cannot start the \(name) threads"
         }
     }
 }

@@ -46,8 +46,6 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     private let handshakeTimeout: TimeAmount?
     /// Past this many running remote methods, reading pauses (back-pressure on a pipelining peer).
     let maxCallsInFlight: Int
-    /// The executor that remote methods' tasks prefer (`nil`: the global one).
-    private let taskExecutor: (any TaskExecutor)?
     /// Whether we stopped reading because of `maxCallsInFlight` or an unwritable channel.
     var isReadingPaused = false
     let logoutHooks = PBLogoutHooks()
@@ -86,7 +84,6 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         self.exports = PBExportTable(limit: settings.maxExportedObjects)
         self.handshakeTimeout = settings.handshakeTimeout.map { TimeAmount($0) }
         self.maxCallsInFlight = max(1, settings.maxCallsInFlight)
-        self.taskExecutor = settings.taskExecutor
         self.logger = logger
         self.ready = eventLoop.makePromise(of: Void.self)
         self.closed = eventLoop.makePromise(of: Void.self)
@@ -312,7 +309,7 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         if callsInFlight.wrappingAdd(1, ordering: .relaxed).newValue >= maxCallsInFlight {
             updateReading()
         }
-        Task(executorPreference: taskExecutor) {
+        Task {
             let outcome: Result<JellyValue, any Error>
             do {
                 outcome = .success(try await target.remoteMessage(

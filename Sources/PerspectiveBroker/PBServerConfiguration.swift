@@ -21,16 +21,11 @@ public struct PBServerConfiguration: Sendable {
     /// A connection with no traffic in either direction for this long is closed. `nil` (the
     /// default, like Twisted): idle connections stay open.
     public var idleTimeout: Duration?
-    /// The executor that remote methods' tasks prefer, for example a pool of threads that
-    /// own what the methods need; `nil` (the default): Swift's global executor.
-    public var taskExecutor: (any TaskExecutor)?
 
     /// Creates a configuration; the defaults follow Twisted, plus a 30-second handshake timeout.
     public init(host: String = "127.0.0.1", port: Int = 0, limits: BananaLimits = .twisted,
                 maxExportedObjects: Int = 1024, maxCallsInFlightPerConnection: Int = 1000, maxConnections: Int? = nil,
-                handshakeTimeout: Duration? = .seconds(30), idleTimeout: Duration? = nil,
-                taskExecutor: (any TaskExecutor)? = nil) {
-        self.taskExecutor = taskExecutor
+                handshakeTimeout: Duration? = .seconds(30), idleTimeout: Duration? = nil) {
         self.host = host
         self.port = port
         self.limits = limits
@@ -49,11 +44,9 @@ struct PBConnectionSettings: Sendable {
     var maxCallsInFlight = 1000
     var handshakeTimeout: Duration?
     var idleTimeout: Duration?
-    var taskExecutor: (any TaskExecutor)?
 
     init(limits: BananaLimits = .twisted, maxExportedObjects: Int = 1024, maxCallsInFlight: Int = 1000,
-         handshakeTimeout: Duration? = nil, idleTimeout: Duration? = nil, taskExecutor: (any TaskExecutor)? = nil) {
-        self.taskExecutor = taskExecutor
+         handshakeTimeout: Duration? = nil, idleTimeout: Duration? = nil) {
         self.limits = limits
         self.maxExportedObjects = maxExportedObjects
         self.maxCallsInFlight = maxCallsInFlight
@@ -64,7 +57,6 @@ struct PBConnectionSettings: Sendable {
     init(_ configuration: PBServerConfiguration) {
         self.init(limits: configuration.limits, maxExportedObjects: configuration.maxExportedObjects,
                   maxCallsInFlight: configuration.maxCallsInFlightPerConnection,
-                  handshakeTimeout: configuration.handshakeTimeout, idleTimeout: configuration.idleTimeout,
-                  taskExecutor: configuration.taskExecutor)
+                  handshakeTimeout: configuration.handshakeTimeout, idleTimeout: configuration.idleTimeout)
     }
 }
