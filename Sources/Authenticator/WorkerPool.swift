@@ -5,8 +5,9 @@ import Foundation
 /// runs here so that it never blocks an event loop; the number of threads caps
 /// how much of that work runs at once.
 final class WorkerPool<Resource>: @unchecked Sendable {
-    // Guarded by `condition`.
+    // Guarded by `condition`: a queue as an array and the index of its head.
     private var jobs: [(Resource) -> Void] = []
+    private var head = 0
     private var stopping = false
     private var running = 0
     private let condition = NSCondition()
@@ -54,9 +55,14 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     private func serve(_ resource: Resource) {
         condition.lock()
         while true {
-            while jobs.isEmpty && !stopping { condition.wait() }
-            if jobs.isEmpty && stopping { break }
-            let job = jobs.removeFirst()
+            while head == jobs.count && !stopping { condition.wait() }
+            if head == jobs.count && stopping { break }
+            let job = jobs[head]
+            head += 1
+            if head == jobs.count {
+                jobs.removeAll(keepingCapacity: true)
+                head = 0
+            }
             condition.unlock()
             job(resource)
             condition.lock()
