@@ -95,6 +95,20 @@ struct DaemonLifecycleTests {
         #expect(outcome.standardError.contains("pbauth"))
     }
 
+    @Test func theMasterRefusesADatabaseWithPendingMigrations() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let database = folder.file("old.sqlite")
+        let noMigrations = folder.file("none")
+        try FileManager.default.createDirectory(atPath: noMigrations, withIntermediateDirectories: true)
+        // A pbauth database that has applied nothing yet: every embedded migration is pending.
+        let created = try ChildProcess.run(BuiltProducts.executable("pbauth"), ["migrate", "--database", database, "--migrations", noMigrations])
+        #expect(created.status == 0, "\(created.standardError)")
+        let outcome = try ChildProcess.run(BuiltProducts.executable("pbauth"), ["master", "--database", database, "--listen", "127.0.0.1:0"], timeout: 30)
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError.contains("pbauth migrate"), "\(outcome.standardError)")
+    }
+
     @Test func aSubordinateWithoutAnUpstreamIsRefusedWithAClearMessage() throws {
         let outcome = try ChildProcess.run(BuiltProducts.executable("pbauth"), ["subordinate", "--listen", "127.0.0.1:0"], timeout: 30)
         #expect(outcome.status != 0)
