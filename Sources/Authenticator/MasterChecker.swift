@@ -8,7 +8,7 @@ import PerspectiveBroker
 /// large fraction of a second, runs on `passwords`, whose thread count caps how
 /// many hashes run at once so that a flood of password logins cannot starve
 /// cookie checks.
-public final class MasterChecker: Checker {
+final class MasterChecker: Checker {
     private let quick: WorkerPool<AccountStore>
     private let passwords: WorkerPool<AccountStore>
     private let configuration: MasterConfiguration
@@ -17,7 +17,7 @@ public final class MasterChecker: Checker {
 
     /// Opens the database with one connection per worker thread. Throws the store's errors
     /// (not a pbauth database, pending migrations, newer than this build).
-    public init(configuration: MasterConfiguration, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+    init(configuration: MasterConfiguration, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
         self.configuration = configuration
         self.now = now
         let open: @Sendable () throws -> AccountStore = {
@@ -38,7 +38,7 @@ public final class MasterChecker: Checker {
     }
 
     /// Writes what the activity recorder holds; called periodically and at shutdown.
-    public func flush() async throws {
+    func flush() async throws {
         let pending = activity.drain()
         guard !pending.lastSeen.isEmpty || !pending.records.isEmpty else { return }
         try await quick.run { store in
@@ -48,7 +48,7 @@ public final class MasterChecker: Checker {
     }
 
     /// Writes what is pending and closes every connection.
-    public func close() async {
+    func close() async {
         try? await flush()
         quick.shutdown()
         passwords.shutdown()
@@ -56,7 +56,7 @@ public final class MasterChecker: Checker {
 
     // MARK: Checker
 
-    public func authenticateAccount(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) async throws -> AuthenticationStatus {
+    func authenticateAccount(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) async throws -> AuthenticationStatus {
         let time = now()
         let configuration = self.configuration
         let activity = self.activity
@@ -70,7 +70,7 @@ public final class MasterChecker: Checker {
     }
 
     /// Checks a clear password (the master's root method `authenticate`) and starts a session.
-    public func authenticatePassword(username: String, password: [UInt8], source: String) async throws -> AuthenticationStatus {
+    func authenticatePassword(username: String, password: [UInt8], source: String) async throws -> AuthenticationStatus {
         let time = now()
         let configuration = self.configuration
         let account = try await quick.run { store in try store.account(named: username) }
@@ -108,7 +108,7 @@ public final class MasterChecker: Checker {
         return try result.get()
     }
 
-    public func getAccount(username: String) async throws -> JellyValue {
+    func getAccount(username: String) async throws -> JellyValue {
         guard let account = try await quick.run({ store in try store.account(named: username) }) else {
             throw AuthenticationFailure.noSuchAccount
         }
@@ -120,7 +120,7 @@ public final class MasterChecker: Checker {
         ])
     }
 
-    public func accountStatus(username: String) async throws -> JellyValue {
+    func accountStatus(username: String) async throws -> JellyValue {
         let time = now()
         let idleLimit = configuration.idleLimit
         let activity = self.activity
@@ -138,7 +138,7 @@ public final class MasterChecker: Checker {
         ])
     }
 
-    public func revokeSession(username: String, session: String) async throws {
+    func revokeSession(username: String, session: String) async throws {
         let time = now()
         let revoked: Bool? = try await quick.run { store in
             guard let account = try store.account(named: username) else { return nil }

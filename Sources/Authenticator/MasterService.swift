@@ -22,6 +22,8 @@ public struct MasterService: Service {
         self.group = group
     }
 
+    /// Serves until a graceful shutdown (SIGTERM or SIGINT through the service group),
+    /// then stops as described above. Throws when the master cannot start.
     public func run() async throws {
         let configuration = self.configuration
         try prepareDatabase()

@@ -20,6 +20,8 @@ public struct SubordinateService: Service {
         self.group = group
     }
 
+    /// Serves until a graceful shutdown (SIGTERM or SIGINT through the service group),
+    /// then stops as described above. Throws when the subordinate cannot start.
     public func run() async throws {
         // The initializer of SubordinateConfiguration refuses a configuration without these.
         guard let upstream = configuration.upstream, let principal = configuration.broker, let tokenFile = configuration.tokenFile else {

@@ -3,7 +3,7 @@ import PerspectiveBroker
 
 /// A subordinate's checker: every question goes to the upstream's broker
 /// avatar, one call per question; nothing is kept beyond that call.
-public final class UpstreamChecker: Checker {
+final class UpstreamChecker: Checker {
     private let link: UpstreamLink
     private let principal: String
     private let hopLimit: Int
@@ -16,7 +16,7 @@ public final class UpstreamChecker: Checker {
         self.timeout = timeout
     }
 
-    public func authenticateAccount(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) async throws -> AuthenticationStatus {
+    func authenticateAccount(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) async throws -> AuthenticationStatus {
         // The loop guard and the hop limit (protocol.md section 4).
         guard !via.contains(principal), via.count + 1 <= hopLimit else { throw AuthenticationFailure.hopLimitExceeded }
         let answer = try await call("authenticate_account", [.string(username), .bytes(challenge), .bytes(response)],
@@ -25,15 +25,15 @@ public final class UpstreamChecker: Checker {
         return status
     }
 
-    public func getAccount(username: String) async throws -> JellyValue {
+    func getAccount(username: String) async throws -> JellyValue {
         try await call("get_account", [.string(username)])
     }
 
-    public func accountStatus(username: String) async throws -> JellyValue {
+    func accountStatus(username: String) async throws -> JellyValue {
         try await call("account_status", [.string(username)])
     }
 
-    public func revokeSession(username: String, session: String) async throws {
+    func revokeSession(username: String, session: String) async throws {
         _ = try await call("revoke_session", [.string(username), .string(session)])
     }
 
