@@ -1,20 +1,21 @@
-import Foundation
+import Synchronization
 
 /// Coalesces the writes that every login would otherwise cause: a session's
 /// `last_seen` and the login audit records. They are kept in memory and written
 /// in one transaction per flush (`flush_interval_ms`), and at shutdown. A crash
 /// loses at most one interval of `last_seen` updates and login audit records;
 /// sessions themselves are written before a login is answered.
-final class ActivityRecorder: @unchecked Sendable {
-    private let lock = NSLock()
-    // Guarded by `lock`.
-    private var lastSeen: [String: Int64] = [:]
-    private var records: [LoginRecord] = []
+final class ActivityRecorder: Sendable {
+    private struct Pending {
+        var lastSeen: [String: Int64] = [:]
+        var records: [LoginRecord] = []
+        var dropped = 0
+    }
 
-    /// At most this many records wait in memory; past that, the oldest are written first at the next flush
-    /// and new ones still queue (bounded by `maximumPending`, beyond which the oldest are dropped and counted).
+    private let pending = Mutex(Pending())
+
+    /// At most this many records wait in memory; past that the oldest are dropped (and counted).
     let maximumPending: Int
-    private var dropped = 0
 
     init(maximumPending: Int = 100_000) {
         self.maximumPending = maximumPending
@@ -22,40 +23,34 @@ final class ActivityRecorder: @unchecked Sendable {
 
     /// Notes that `session` was used at `time`.
     func sessionUsed(_ session: String, at time: Int64) {
-        lock.lock()
-        if (lastSeen[session] ?? 0) < time { lastSeen[session] = time }
-        lock.unlock()
+        pending.withLock { pending in
+            if (pending.lastSeen[session] ?? 0) < time { pending.lastSeen[session] = time }
+        }
     }
 
     /// The newest use of `session` noted since the last flush.
     func pendingLastSeen(_ session: String) -> Int64? {
-        lock.lock()
-        defer { lock.unlock() }
-        return lastSeen[session]
+        pending.withLock { $0.lastSeen[session] }
     }
 
     /// Queues an audit record.
     func record(_ entry: LoginRecord) {
-        lock.lock()
-        if records.count >= maximumPending {
-            records.removeFirst()
-            dropped += 1
+        pending.withLock { pending in
+            if pending.records.count >= maximumPending {
+                pending.records.removeFirst()
+                pending.dropped += 1
+            }
+            pending.records.append(entry)
         }
-        records.append(entry)
-        lock.unlock()
     }
 
     /// Takes everything queued since the last call.
     func drain() -> (lastSeen: [(sessionID: String, at: Int64)], records: [LoginRecord], dropped: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        let seen = lastSeen.map { (sessionID: $0.key, at: $0.value) }
-        let taken = records
-        let lost = dropped
-        lastSeen = [:]
-        records = []
-        dropped = 0
-        return (seen, taken, lost)
+        let taken = pending.withLock { pending in
+            defer { pending = Pending() }
+            return pending
+        }
+        return (taken.lastSeen.map { (sessionID: $0.key, at: $0.value) }, taken.records, taken.dropped)
     }
 }
 

@@ -38,18 +38,22 @@ final class MasterChecker: Checker {
     }
 
     /// Writes what the activity recorder holds; called periodically and at shutdown.
-    func flush() async throws {
+    /// Answers how many login records were dropped since the last flush because too
+    /// many were waiting (the database could not keep up).
+    @discardableResult
+    func flush() async throws -> Int {
         let pending = activity.drain()
-        guard !pending.lastSeen.isEmpty || !pending.records.isEmpty else { return }
+        guard !pending.lastSeen.isEmpty || !pending.records.isEmpty else { return pending.dropped }
         try await quick.run { store in
             try store.touchSessions(pending.lastSeen)
             try store.appendAudit(pending.records.map(\.auditEntry))
         }
+        return pending.dropped
     }
 
     /// Writes what is pending and closes every connection.
     func close() async {
-        try? await flush()
+        _ = try? await flush()
         quick.shutdown()
         passwords.shutdown()
     }

@@ -53,7 +53,12 @@ public struct MasterService: Service {
             tasks.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
-                    do { try await checker.flush() } catch { logger.error("could not write session activity and audit records") }
+                    do {
+                        let dropped = try await checker.flush()
+                        if dropped > 0 { logger.warning("login audit records dropped: too many waited to be written", metadata: ["dropped": "\(dropped)"]) }
+                    } catch {
+                        logger.error("could not write session activity and audit records")
+                    }
                 }
             }
             try? await gracefulShutdown()

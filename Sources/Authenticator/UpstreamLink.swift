@@ -2,6 +2,7 @@ import Banana
 import Logging
 import NIOCore
 import PerspectiveBroker
+import Synchronization
 
 /// A subordinate's logged-in connection to its upstream broker, kept up by a
 /// reconnection loop with capped, jittered exponential backoff. It holds no
@@ -13,7 +14,7 @@ final class UpstreamLink: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let maximumDelay: Duration
-    private let state = LockedState<UpstreamState>(UpstreamState())
+    private let state = Mutex(UpstreamState())
 
     init(upstream: Endpoint, principal: String, token: [UInt8], group: any EventLoopGroup, logger: Logger, maximumDelay: Duration) {
         self.upstream = upstream

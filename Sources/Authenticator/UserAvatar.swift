@@ -1,11 +1,12 @@
 import Banana
 import PerspectiveBroker
+import Synchronization
 
 /// What a user gets from a login at any broker (protocol.md section 3).
 final class UserAvatar: PBReferenceable {
     private let status: AuthenticationStatus
     private let checker: any Checker
-    private let loggedOut = LockedState(false)
+    private let loggedOut = Mutex(false)
 
     init(status: AuthenticationStatus, checker: any Checker) {
         self.status = status

@@ -1,5 +1,6 @@
 @testable import AccountStore
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct PasswordHashTests {
@@ -48,7 +49,7 @@ import Testing
         // Our hashes are 32 bytes, which are the first 32 of scrypt's output.
         let expectedPrefix = "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
         let hash = PasswordHash(parameters: ScryptParameters(logN: 10, r: 8, p: 16), salt: Array("NaCl".utf8),
-                                hash: try hexBytes(expectedPrefix))
+                                hash: hexBytes(expectedPrefix))
         #expect(try hash.matches(password: Array("password".utf8)))
     }
 
@@ -60,13 +61,3 @@ import Testing
     }
 }
 
-func hexBytes(_ text: String) throws -> [UInt8] {
-    var bytes: [UInt8] = []
-    var index = text.startIndex
-    while index < text.endIndex {
-        let next = text.index(index, offsetBy: 2)
-        bytes.append(try #require(UInt8(text[index..<next], radix: 16)))
-        index = next
-    }
-    return bytes
-}
