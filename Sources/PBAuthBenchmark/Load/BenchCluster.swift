@@ -7,6 +7,7 @@ final class BenchCluster {
     private(set) var masterPort = 0
     private(set) var subordinatePort: Int?
     private(set) var masterPID: Int32?
+    private(set) var subordinatePID: Int32?
     let passwordThreads: Int
     private var processes: [Process] = []
     private var folder: String?
@@ -62,9 +63,11 @@ final class BenchCluster {
                                 "--set", "password_threads=\(passwordThreads)"], log: folder + "/master.log")
         masterPID = master.processIdentifier
         masterPort = try waitForPort(log: folder + "/master.log", role: "master")
-        _ = try start(["subordinate", "--upstream", "127.0.0.1:\(masterPort)", "--broker", "bench-edge",
-                       "--token-file", tokenFile, "--listen", "127.0.0.1:0"], log: folder + "/edge.log")
+        let subordinate = try start(["subordinate", "--upstream", "127.0.0.1:\(masterPort)", "--broker", "bench-edge",
+                                     "--token-file", tokenFile, "--listen", "127.0.0.1:0"], log: folder + "/edge.log")
+        subordinatePID = subordinate.processIdentifier
         subordinatePort = try waitForPort(log: folder + "/edge.log", role: "subordinate")
+        guard subordinatePort != masterPort else { throw BenchError.setupFailed("the subordinate's port was read as the master's") }
         try waitFor(log: folder + "/edge.log", text: "upstream connected")
     }
 
@@ -74,6 +77,8 @@ final class BenchCluster {
     }
 
     func masterCPUSeconds() -> Double? { masterPID.flatMap { ProcessProbe.cpuSeconds(pid: $0) } }
+
+    func subordinateCPUSeconds() -> Double? { subordinatePID.flatMap { ProcessProbe.cpuSeconds(pid: $0) } }
 
     func stop() {
         for process in processes where process.isRunning {
@@ -125,8 +130,10 @@ final class BenchCluster {
     private func waitForPort(log: String, role: String) throws -> Int {
         try waitFor(log: log, text: "pbauth \(role) listening on")
         let contents = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        // The address right after "listening on": the line's metadata, printed before
+        // the message, names the upstream's address too.
         guard let line = contents.split(separator: "\n").first(where: { $0.contains("listening on") }),
-              let range = line.range(of: #"127\.0\.0\.1:\d+"#, options: .regularExpression),
+              let range = line.range(of: #"listening on 127\.0\.0\.1:\d+"#, options: .regularExpression),
               let port = Int(line[range].split(separator: ":").last ?? "") else {
             throw BenchError.setupFailed("no port in \(log)")
         }

@@ -30,12 +30,14 @@ enum LoadBenchmark {
             plan.subordinatePort = cluster.subordinatePort
 
             let cpuBefore = cluster.masterCPUSeconds()
+            let subordinateCPUBefore = cluster.subordinateCPUSeconds()
             let threadsBefore = cluster.masterPID.map { ProcessProbe.threadCPUSeconds(pid: $0) } ?? [:]
             let started = monotonicSeconds()
             let (report, rss) = try runGenerator(plan: plan, masterPID: cluster.masterPID)
             let wall = max(monotonicSeconds() - started, 0.001)
             // Over the generator's whole run (set-up and warm-up included), as the readings are.
             let masterCores = ((cluster.masterCPUSeconds() ?? 0) - (cpuBefore ?? 0)) / wall
+            let subordinateCores = ((cluster.subordinateCPUSeconds() ?? 0) - (subordinateCPUBefore ?? 0)) / wall
             let busyThreads = cluster.masterPID.map {
                 ProcessProbe.busyThreads(before: threadsBefore, after: ProcessProbe.threadCPUSeconds(pid: $0), wall: wall)
             }
@@ -49,6 +51,7 @@ enum LoadBenchmark {
                 row["generator_cores"] = round3(report.generatorCores)
                 row["master_cores"] = round3(masterCores)
             }
+            if scenario == .login { row["subordinate_cores"] = round3(subordinateCores) }
             if scenario == .check { checkAloneP99 = report.primary.p99 }
             if let secondary = report.secondary {
                 row["password_per_second"] = round1(secondary.perSecond)
@@ -105,7 +108,7 @@ enum LoadBenchmark {
     }
 
     static func printRow(_ row: [String: Any]) {
-        let keys = ["scenario", "per_second", "p50_ms", "p99_ms", "max_ms", "errors", "generator_cores", "master_cores",
+        let keys = ["scenario", "per_second", "p50_ms", "p99_ms", "max_ms", "errors", "generator_cores", "master_cores", "subordinate_cores",
                     "password_per_second", "password_p99_ms", "check_p99_ratio", "master_rss_mib", "password_threads",
                     "master_threads_over_half_a_core"]
         let text = keys.compactMap { key in row[key].map { "\(key)=\($0)" } }.joined(separator: "  ")
