@@ -84,6 +84,13 @@ extension PBBroker {
               answerRequired: Bool) async throws -> JellyValue {
         guard isOpenFlag.load(ordering: .acquiring) else { throw PBCallError.deadReference }
         let promise = eventLoop.makePromise(of: JellyValue.self)
+        if eventLoop.inEventLoop, outgoingCalls.withLock({ $0.isEmpty }) {
+            // Called from a task on this loop: send now, flush at the end of the loop turn.
+            startCall(objectID, method: method, arguments: arguments, keywords: keywords,
+                      answerRequired: answerRequired, promise: promise)
+            scheduleFlush()
+            return try await promise.futureResult.get()
+        }
         let outgoing = PBOutgoingCall(objectID: objectID, method: method, arguments: arguments, keywords: keywords,
                                       answerRequired: answerRequired, promise: promise)
         // Calls made close together share one loop turn and one write.

@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// It sits in the channel pipeline after a `ByteToMessageHandler(PBFrameDecoder)`. Its
 /// mutable state is confined to the channel's event loop; other threads reach it through
-/// `eventLoop.execute`. Remote methods run as Swift tasks and hand their results back.
+/// `eventLoop.execute`. Remote methods run as Swift tasks that prefer the channel's event
+/// loop as their executor (see `EventLoopTaskExecutor`) and hand their results back.
 final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = PBFrame
     typealias OutboundOut = ByteBuffer
@@ -49,6 +50,9 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     /// Whether we stopped reading because of `maxCallsInFlight` or an unwritable channel.
     var isReadingPaused = false
     let logoutHooks = PBLogoutHooks()
+    /// Where remote methods run: on this connection's event loop, so that a call and its
+    /// answer need no hop to another thread unless the method itself awaits one.
+    let taskExecutor: EventLoopTaskExecutor
     /// Remote methods that finished and wait for the event loop to send their answers.
     let completedCalls = Mutex<[PBCompletedCall]>([])
     /// Calls from other threads waiting for the event loop to send them.
@@ -86,6 +90,7 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         self.maxCallsInFlight = max(1, settings.maxCallsInFlight)
         self.logger = logger
         self.ready = eventLoop.makePromise(of: Void.self)
+        self.taskExecutor = EventLoopTaskExecutor(eventLoop)
         self.closed = eventLoop.makePromise(of: Void.self)
     }
 
@@ -309,7 +314,7 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         if callsInFlight.wrappingAdd(1, ordering: .relaxed).newValue >= maxCallsInFlight {
             updateReading()
         }
-        Task {
+        Task(executorPreference: taskExecutor) {
             let outcome: Result<JellyValue, any Error>
             do {
                 outcome = .success(try await target.remoteMessage(
@@ -324,6 +329,14 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     /// Hands a finished remote method back to the event loop; results that finish close
     /// together share one loop turn and one write.
     private func completed(_ completion: PBCompletedCall) {
+        if eventLoop.inEventLoop {
+            // The usual case: the method ran on this loop.
+            callsInFlight.wrappingSubtract(1, ordering: .relaxed)
+            finishCall(completion.call, target: completion.target, outcome: completion.outcome)
+            scheduleFlush()
+            updateReading()
+            return
+        }
         let isFirst = completedCalls.withLock { queue in
             queue.append(completion)
             return queue.count == 1

@@ -88,6 +88,10 @@ public final class PBClientConnection: Sendable {
     /// Whether the connection is still open.
     public var isConnected: Bool { broker.isOpenFlag.load(ordering: .relaxed) }
 
+    /// An executor on this connection's event loop: a task that prefers it makes its calls
+    /// and receives their answers without changing threads.
+    public var taskExecutor: EventLoopTaskExecutor { broker.taskExecutor }
+
     /// Facts about this connection (the server's address).
     public var connection: PBConnectionInfo { broker.connection }
 

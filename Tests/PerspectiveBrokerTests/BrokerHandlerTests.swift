@@ -85,6 +85,8 @@ struct BrokerHarness {
 
     func isClosedEventually() async -> Bool {
         for _ in 0..<500 {
+            // Remote methods run as tasks on the channel's loop; a testing loop runs them only when told to.
+            await channel.testingEventLoop.run()
             if !channel.isActive { return true }
             try? await Task.sleep(for: .milliseconds(10))
         }

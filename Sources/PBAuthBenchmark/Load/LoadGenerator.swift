@@ -63,10 +63,11 @@ enum LoadGenerator {
         }
         let user = JellyValue.string(plan.user)
         await withTaskGroup(of: LatencySamples.self) { tasks in
-            for (index, (_, broker)) in brokers.enumerated() {
+            for (index, (connection, broker)) in brokers.enumerated() {
                 for lane in 0..<plan.inFlight {
                     let verifier = verifiers[(index + lane) % verifiers.count]
-                    tasks.addTask {
+                    // On the connection's own event loop: the generator should cost as little as it can.
+                    tasks.addTask(executorPreference: connection.taskExecutor) {
                         var samples = LatencySamples()
                         while monotonicSeconds() < deadline {
                             let challenge = PBLoginChallenge.makeChallenge()
@@ -95,12 +96,14 @@ enum LoadGenerator {
         await withTaskGroup(of: LatencySamples.self) { tasks in
             for client in 0..<plan.clients {
                 let cookie = Array(cookies[client % cookies.count].utf8)
-                tasks.addTask {
+                // Each client keeps to one event loop: its connections and its task share the thread.
+                let loop = group.next()
+                tasks.addTask(executorPreference: EventLoopTaskExecutor(loop)) {
                     var samples = LatencySamples()
                     while monotonicSeconds() < deadline {
                         let started = monotonicSeconds()
                         do {
-                            let connection = try await PBClientConnection.connect(host: plan.masterHost, port: port, group: group)
+                            let connection = try await PBClientConnection.connect(host: plan.masterHost, port: port, group: loop)
                             let avatar = try await connection.login(username: Array(plan.user.utf8), secret: cookie)
                             _ = try await avatar.callRemote("whoami")
                             await connection.close()
