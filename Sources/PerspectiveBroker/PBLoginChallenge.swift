@@ -2,10 +2,12 @@ import Crypto
 
 /// The arithmetic of PB's challenge-response login (`IUsernameHashedPassword` over MD5).
 public enum PBLoginChallenge {
-    /// A fresh 16-byte challenge from the system's cryptographically secure generator.
+    /// A fresh 16-byte challenge from BoringSSL's CSPRNG (seeded by the kernel).
+    ///
+    /// Not `UInt8.random(using: SystemRandomNumberGenerator)` per byte: that made one
+    /// `getrandom` system call per byte, 16 for every login.
     public static func makeChallenge() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) }
     }
 
     /// The response a client sends: MD5(MD5(secret) || challenge), raw 16-byte digests.
