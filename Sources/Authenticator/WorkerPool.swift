@@ -10,6 +10,9 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     private var head = 0
     private var stopping = false
     private var running = 0
+    /// Threads waiting on `condition`, and signals sent to them that they have not yet woken from.
+    private var waiting = 0
+    private var wakesPending = 0
     private let condition = NSCondition()
     private let name: String
 
@@ -55,7 +58,12 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     private func serve(_ resource: Resource) {
         condition.lock()
         while true {
-            while head == jobs.count && !stopping { condition.wait() }
+            while head == jobs.count && !stopping {
+                waiting += 1
+                condition.wait()
+                waiting -= 1
+                if wakesPending > 0 { wakesPending -= 1 }
+            }
             if head == jobs.count && stopping { break }
             let job = jobs[head]
             head += 1
@@ -90,10 +98,23 @@ final class WorkerPool<Resource>: @unchecked Sendable {
             jobs.append { resource in
                 continuation.resume(with: Swift.Result { try body(resource) })
             }
-            condition.signal()
+            wakeIfNeeded()
             condition.unlock()
         }
     }
+
+    /// A thread that is awake takes queued jobs one after another; waking another costs a
+    /// context switch (and on a busy machine, a wait for a processor), which pays only when
+    /// the queue outgrows the threads already awake. Called with `condition` locked.
+    private func wakeIfNeeded() {
+        let awake = running - waiting + wakesPending
+        guard waiting > wakesPending, awake == 0 || jobs.count - head > awake * Self.jobsPerAwakeThread else { return }
+        wakesPending += 1
+        condition.signal()
+    }
+
+    /// Queued jobs per awake thread beyond which another thread is woken.
+    private static var jobsPerAwakeThread: Int { 4 }
 
     /// Finishes the jobs already queued, then stops the threads and closes their resources; waits for that.
     func shutdown() {
