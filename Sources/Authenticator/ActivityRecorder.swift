@@ -2,9 +2,14 @@ import Synchronization
 
 /// Coalesces the writes that every login would otherwise cause: a session's
 /// `last_seen` and the login audit records. They are kept in memory and written
-/// in one transaction per flush (`flush_interval_ms`), and at shutdown. A crash
-/// loses at most one interval of `last_seen` updates and login audit records;
-/// sessions themselves are written before a login is answered.
+/// in one transaction per flush: every `flush_interval_ms`, as soon as
+/// `flushThreshold` records wait, and at shutdown. A crash loses at most one
+/// interval of `last_seen` updates and login audit records; sessions themselves
+/// are written before a login is answered.
+///
+/// The threshold keeps each flush small under load. Measured at about 60,000
+/// checks/s: with only the 1 s interval, each flush wrote some 60,000 rows and
+/// stalled every check in flight for 10 ms or more several times a second.
 final class ActivityRecorder: Sendable {
     private struct Pending {
         var lastSeen: [String: Int64] = [:]
@@ -14,11 +19,16 @@ final class ActivityRecorder: Sendable {
 
     private let pending = Mutex(Pending())
 
-    /// At most this many records wait in memory; past that the oldest are dropped (and counted).
+    /// At most this many records wait in memory; past that new ones are dropped (and counted).
     let maximumPending: Int
+    /// When this many records wait, `wantsFlush` is called (once per flush).
+    let flushThreshold: Int
+    private let wantsFlush: @Sendable () -> Void
 
-    init(maximumPending: Int = 100_000) {
+    init(maximumPending: Int = 100_000, flushThreshold: Int = 512, wantsFlush: @escaping @Sendable () -> Void = {}) {
         self.maximumPending = maximumPending
+        self.flushThreshold = flushThreshold
+        self.wantsFlush = wantsFlush
     }
 
     /// Notes that `session` was used at `time`.
@@ -35,13 +45,15 @@ final class ActivityRecorder: Sendable {
 
     /// Queues an audit record.
     func record(_ entry: LoginRecord) {
-        pending.withLock { pending in
-            if pending.records.count >= maximumPending {
-                pending.records.removeFirst()
+        let reachedThreshold = pending.withLock { pending in
+            guard pending.records.count < maximumPending else {
                 pending.dropped += 1
+                return false
             }
             pending.records.append(entry)
+            return pending.records.count == flushThreshold
         }
+        if reachedThreshold { wantsFlush() }
     }
 
     /// Takes everything queued since the last call.

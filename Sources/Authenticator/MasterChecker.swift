@@ -12,7 +12,10 @@ final class MasterChecker: Checker {
     private let quick: WorkerPool<AccountStore>
     private let passwords: WorkerPool<AccountStore>
     private let configuration: MasterConfiguration
-    let activity = ActivityRecorder()
+    let activity: ActivityRecorder
+    /// Rings when a flush is due before the next interval (enough records wait).
+    let flushRequests: AsyncStream<Void>
+    private let flushRequester: AsyncStream<Void>.Continuation
     private let now: @Sendable () -> Int64
 
     /// Opens the database with one connection per worker thread. Throws the store's errors
@@ -20,6 +23,9 @@ final class MasterChecker: Checker {
     init(configuration: MasterConfiguration, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
         self.configuration = configuration
         self.now = now
+        let (requests, requester) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (flushRequests, flushRequester) = (requests, requester)
+        activity = ActivityRecorder(wantsFlush: { requester.yield() })
         let open: @Sendable () throws -> AccountStore = {
             try AccountStore.open(
                 databasePath: configuration.database,
@@ -51,8 +57,14 @@ final class MasterChecker: Checker {
         return pending.dropped
     }
 
+    /// Asks the flush loop to write now (its timer calls this every `flush_interval_ms`).
+    func requestFlush() {
+        flushRequester.yield()
+    }
+
     /// Writes what is pending and closes every connection.
     func close() async {
+        flushRequester.finish()
         _ = try? await flush()
         quick.shutdown()
         passwords.shutdown()

@@ -53,6 +53,13 @@ public struct MasterService: Service {
             tasks.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
+                    checker.requestFlush()
+                }
+            }
+            tasks.addTask {
+                // One flush at a time: on the timer, or sooner when enough records wait.
+                for await _ in checker.flushRequests {
+                    if Task.isCancelled { break }
                     do {
                         let dropped = try await checker.flush()
                         if dropped > 0 { logger.warning("login audit records dropped: too many waited to be written", metadata: ["dropped": "\(dropped)"]) }
