@@ -137,7 +137,10 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         isInReadBurst = false
-        flushNow()
+        // At the end of this loop turn, not now: the remote methods this burst started run
+        // first, and those that answer without waiting share the write (a login's challenge
+        // goes out with the version message).
+        scheduleFlush()
         context.fireChannelReadComplete()
     }
 
@@ -209,8 +212,10 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         outbound = buffer
         phase = .open
         send(.version(Self.protocolVersion))
-        flushNow()
+        // Ready first, then the flush at the end of this loop turn: a caller waiting on this
+        // loop sends its first call (a login) in the same write as the dialect and version.
         ready.succeed(())
+        scheduleFlush()
     }
 
     private func dialectChosen(_ chosen: [UInt8]) {
