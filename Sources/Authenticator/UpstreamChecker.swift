@@ -41,9 +41,7 @@ final class UpstreamChecker: Checker {
     private func call(_ method: String, _ arguments: [JellyValue], keywords: JellyDictionary = JellyDictionary()) async throws -> JellyValue {
         let avatar = try link.avatar()
         do {
-            return try await withDeadline(timeout) {
-                try await avatar.callRemote(method, arguments: arguments, keywords: keywords)
-            }
+            return try await avatar.callRemote(method, arguments: arguments, keywords: keywords, timeout: timeout)
         } catch PBCallError.remoteFailure(let failure) {
             // The precise pbauth failures keep their meaning; any other failure passes through unchanged.
             if let known = AuthenticationFailure(failure) { throw known }
@@ -51,19 +49,5 @@ final class UpstreamChecker: Checker {
         } catch {
             throw AuthenticationFailure.upstreamUnavailable
         }
-    }
-}
-
-/// Runs `body`, failing with `CancellationError` when it takes longer than `limit`.
-func withDeadline<Result: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
-    try await withThrowingTaskGroup(of: Result.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw CancellationError()
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw CancellationError() }
-        return first
     }
 }

@@ -81,18 +81,18 @@ extension PBBroker {
     /// Sends a call to the peer's object `objectID`; answers the result (`.none` without answer).
     /// Callable from any thread.
     func call(_ objectID: PBObjectID, method: String, arguments: [JellyValue], keywords: JellyDictionary,
-              answerRequired: Bool) async throws -> JellyValue {
+              answerRequired: Bool, timeout: Duration? = nil) async throws -> JellyValue {
         guard isOpenFlag.load(ordering: .acquiring) else { throw PBCallError.deadReference }
         let promise = eventLoop.makePromise(of: JellyValue.self)
         if eventLoop.inEventLoop, outgoingCalls.withLock({ $0.isEmpty }) {
             // Called from a task on this loop: send now, flush at the end of the loop turn.
             startCall(objectID, method: method, arguments: arguments, keywords: keywords,
-                      answerRequired: answerRequired, promise: promise)
+                      answerRequired: answerRequired, timeout: timeout, promise: promise)
             scheduleFlush()
             return try await promise.futureResult.get()
         }
         let outgoing = PBOutgoingCall(objectID: objectID, method: method, arguments: arguments, keywords: keywords,
-                                      answerRequired: answerRequired, promise: promise)
+                                      answerRequired: answerRequired, timeout: timeout, promise: promise)
         // Calls made close together share one loop turn and one write.
         let isFirst = outgoingCalls.withLock { queue in
             queue.append(outgoing)
@@ -106,7 +106,7 @@ extension PBBroker {
                 }
                 for call in batch {
                     self.startCall(call.objectID, method: call.method, arguments: call.arguments, keywords: call.keywords,
-                                   answerRequired: call.answerRequired, promise: call.promise)
+                                   answerRequired: call.answerRequired, timeout: call.timeout, promise: call.promise)
                 }
                 if !self.isInReadBurst { self.flushNow() }
             }
@@ -115,7 +115,7 @@ extension PBBroker {
     }
 
     private func startCall(_ objectID: PBObjectID, method: String, arguments: [JellyValue], keywords: JellyDictionary,
-                           answerRequired: Bool, promise: EventLoopPromise<JellyValue>) {
+                           answerRequired: Bool, timeout: Duration?, promise: EventLoopPromise<JellyValue>) {
         guard phase == .open else {
             promise.fail(phase == .closed ? PBCallError.deadReference : PBCallError.connectionLost)
             return
@@ -132,7 +132,26 @@ extension PBBroker {
             promise.fail(error is PBCallError ? error : PBCallError.unsendable("\(error)"))
             return
         }
-        if !answerRequired { promise.succeed(.none) }
+        if !answerRequired {
+            promise.succeed(.none)
+        } else if let timeout {
+            limit(requestID, to: timeout, promise: promise)
+        }
+    }
+
+    /// Fails the pending call `requestID` with `PBCallError.timedOut` unless it is answered within
+    /// `timeout`: a timer on this loop, not a task, so a call with a limit costs little more than one without.
+    private func limit(_ requestID: Int, to timeout: Duration, promise: EventLoopPromise<JellyValue>) {
+        let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) { [self] in
+            guard let late = pendingCalls.removeValue(forKey: requestID) else { return }
+            // Its answer may still come; it is then dropped instead of closing the connection.
+            abandonedRequests.insert(requestID)
+            if abandonedRequests.count > Self.maxAbandonedRequests {
+                closeConnection(because: "more than \(Self.maxAbandonedRequests) calls went unanswered")
+            }
+            late.fail(PBCallError.timedOut)
+        }
+        promise.futureResult.whenComplete { _ in deadline.cancel() }
     }
 
     /// Sends the one `decref` owed for a dropped remote reference. Callable from any thread.

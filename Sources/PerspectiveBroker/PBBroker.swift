@@ -18,6 +18,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     static let protocolVersion = 6
     /// After this many refusals by the export limit, the connection is closed (as Twisted does).
     static let maxExportRefusals = 3
+    /// Past this many calls that timed out and were never answered, the connection is closed.
+    static let maxAbandonedRequests = 1024
     /// The dialects a server offers, in its order of preference.
     static let offeredDialects: [[UInt8]] = [Array("pb".utf8), Array("none".utf8)]
 
@@ -64,6 +66,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     var context: ChannelHandlerContext?
     var exports: PBExportTable
     var pendingCalls: [Int: EventLoopPromise<JellyValue>] = [:]
+    /// Calls given up on after their time limit; their answers, if they come, are dropped.
+    var abandonedRequests: Set<Int> = []
     var lastRequestID = 0
     var outbound: ByteBuffer?
     var isInReadBurst = false
@@ -245,12 +249,14 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             receivedCall(call)
         case .answer(let requestID, let result):
             guard let promise = pendingCalls.removeValue(forKey: requestID) else {
+                if abandonedRequests.remove(requestID) != nil { return }
                 closeConnection(because: "answer for request \(requestID), which is not pending")
                 return
             }
             promise.succeed(resolveIncoming(result))
         case .error(let requestID, let failure):
             guard let promise = pendingCalls.removeValue(forKey: requestID) else {
+                if abandonedRequests.remove(requestID) != nil { return }
                 closeConnection(because: "error for request \(requestID), which is not pending")
                 return
             }
@@ -427,5 +433,6 @@ struct PBOutgoingCall: Sendable {
     let arguments: [JellyValue]
     let keywords: JellyDictionary
     let answerRequired: Bool
+    let timeout: Duration?
     let promise: EventLoopPromise<JellyValue>
 }

@@ -18,6 +18,8 @@ public enum PBCallError: Error, Sendable, CustomStringConvertible {
     case undecodableAnswer(String)
     /// The peer's answer did not have the shape the caller expected (for example a login answer).
     case unexpectedAnswer(String)
+    /// No answer came within the call's time limit; a late answer is ignored.
+    case timedOut
 
     /// A sentence a person can act on.
     public var description: String {
@@ -30,6 +32,7 @@ public enum PBCallError: Error, Sendable, CustomStringConvertible {
         case .unsendable(let reason): "the call could not be encoded: \(reason)"
         case .undecodableAnswer(let reason): "the peer's answer could not be decoded (\(reason)); the connection was closed"
         case .unexpectedAnswer(let reason): "unexpected answer from the peer: \(reason)"
+        case .timedOut: "the peer did not answer in time"
         }
     }
 }

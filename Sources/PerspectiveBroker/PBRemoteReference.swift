@@ -28,9 +28,13 @@ public final class PBRemoteReference: JellyObject, CustomStringConvertible {
     }
 
     /// Calls `method` with `arguments` and `keywords` (keys sent as str); answers the peer's result.
-    /// Throws `PBCallError.remoteFailure` for an error answer, `.connectionLost`, or `.deadReference`.
-    public func callRemote(_ method: String, arguments: [JellyValue], keywords: JellyDictionary) async throws -> JellyValue {
-        try await broker.call(objectID, method: method, arguments: arguments, keywords: keywords, answerRequired: true)
+    /// Throws `PBCallError.remoteFailure` for an error answer, `.connectionLost`, or `.deadReference`;
+    /// with a `timeout`, `.timedOut` when no answer came in time (the connection stays open and a
+    /// late answer is dropped).
+    public func callRemote(_ method: String, arguments: [JellyValue], keywords: JellyDictionary,
+                           timeout: Duration? = nil) async throws -> JellyValue {
+        try await broker.call(objectID, method: method, arguments: arguments, keywords: keywords, answerRequired: true,
+                              timeout: timeout)
     }
 
     /// Sends a call with answerRequired = 0: the peer runs it and answers nothing, not even failures.

@@ -143,6 +143,27 @@ struct LoopbackTests {
         try? await running.group.shutdownGracefully()
     }
 
+    @Test func aCallPastItsTimeLimitFailsAndItsLateAnswerIsDropped() async throws {
+        let running = try await RunningTestServer.start()
+        let client = try await running.connect()
+        let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
+        let started = ContinuousClock.now
+        await #expect {
+            _ = try await avatar.callRemote("sleep", arguments: [.int(1)], keywords: [:], timeout: .milliseconds(100))
+        } throws: { error in
+            if case PBCallError.timedOut = error { return true }
+            return false
+        }
+        #expect(ContinuousClock.now - started < .milliseconds(900))
+        // The answer arrives after the caller gave up: dropped, and the connection stays usable.
+        try await Task.sleep(for: .milliseconds(1_200))
+        #expect(client.isConnected)
+        let answer = try await avatar.callRemote("echo", arguments: [.int(7)], keywords: [:], timeout: .seconds(10))
+        #expect(answer == .tuple([.int(7)]))
+        await client.close()
+        await running.stop()
+    }
+
     @Test func logoutRunsOnceWhenTheAvatarIsReleased() async throws {
         let running = try await RunningTestServer.start()
         let client = try await running.connect()
