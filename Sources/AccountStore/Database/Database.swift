@@ -5,6 +5,10 @@ import CSQLite
 /// Not thread-safe: one connection is used by one thread at a time. Prepared
 /// statements are cached by their SQL text and reused; `close()` finalizes them all.
 final class Database {
+    /// Process-wide SQLite settings, applied once before the first connection opens.
+    /// Fails harmlessly (SQLITE_MISUSE) if something else initialized the library first.
+    private static let libraryConfigured: Bool = pbauth_sqlite_disable_memory_statistics() == SQLITE_OK
+
     /// The file's path as given.
     let path: String
     private var connection: OpaquePointer?
@@ -16,6 +20,7 @@ final class Database {
     /// - Parameter busyTimeoutMilliseconds: how long a statement waits for a lock
     ///   held by another connection before failing with `SQLITE_BUSY`.
     init(path: String, create: Bool, busyTimeoutMilliseconds: Int32) throws {
+        _ = Self.libraryConfigured
         self.path = path
         var handle: OpaquePointer?
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
