@@ -33,7 +33,8 @@ final class MasterChecker: Checker {
                 configuration: configuration.storeConfiguration
             )
         }
-        quick = try WorkerPool(name: "database", count: configuration.databaseThreads, makeResource: open, close: { $0.close() })
+        quick = try WorkerPool(name: "database", count: configuration.databaseThreads, makeResource: open, close: { $0.close() },
+                               readBatch: Self.inOneSnapshot)
         do {
             passwords = try WorkerPool(name: "scrypt", count: configuration.passwordThreads, niceness: 10,
                                        makeResource: open, close: { $0.close() })
@@ -76,9 +77,20 @@ final class MasterChecker: Checker {
         let time = now()
         let configuration = self.configuration
         let activity = self.activity
-        let result = try await quick.run { store in
+        // The check only reads, and checks that arrive together share one read transaction;
+        // the rare outcomes that write (a failure to count, a session to start) write after.
+        let step = try await quick.read { store in
             try Self.checkChallenge(store: store, username: username, challenge: challenge, response: response,
-                                    path: via, source: source, now: time, configuration: configuration, activity: activity)
+                                    now: time, configuration: configuration, activity: activity)
+        }
+        let result: CheckResult
+        switch step {
+        case .decided(let decided):
+            result = decided
+        case .write(let write):
+            result = try await quick.run { store in
+                try Self.apply(write, store: store, path: via, source: source, now: time, configuration: configuration)
+            }
         }
         activity.record(LoginRecord(time: time, action: via.isEmpty ? "login" : "authenticate_account", account: username,
                                     outcome: result.outcome, reason: result.reason, brokerPath: via, source: source))
@@ -169,17 +181,31 @@ final class MasterChecker: Checker {
 
     // MARK: The rules, run on a worker thread
 
-    /// The check of protocol.md section 4. When several reasons apply, the first
-    /// of this order wins: NoSuchAccount, AccountDisabled, a matching live cookie,
-    /// LockedOut, a matching password verifier (or broker token),
-    /// AuthenticationCookieMismatch, InvalidPassword.
-    static func checkChallenge(store: AccountStore, username: String, challenge: [UInt8], response: [UInt8],
-                               path: [String], source: String, now: Int64,
-                               configuration: MasterConfiguration, activity: ActivityRecorder) throws -> CheckResult {
-        guard let (account, candidates) = try store.accountWithLiveSessions(named: username, now: now) else {
-            return .failure(.noSuchAccount)
+    /// Runs a batch of read-only jobs in one read transaction of `store`; if the transaction
+    /// cannot be opened, the jobs still run (each statement then reads on its own).
+    static func inOneSnapshot(_ store: AccountStore, _ jobs: () -> Void) {
+        var ran = false
+        do {
+            try store.readSnapshot {
+                ran = true
+                jobs()
+            }
+        } catch {
+            if !ran { jobs() }
         }
-        if account.disabled { return .failure(.accountDisabled) }
+    }
+
+    /// The check of protocol.md section 4, reading only. When several reasons apply, the
+    /// first of this order wins: NoSuchAccount, AccountDisabled, a matching live cookie,
+    /// LockedOut, a matching password verifier (or broker token),
+    /// AuthenticationCookieMismatch, InvalidPassword. The outcomes that change the
+    /// database are answered as a `CheckWrite` for `apply`.
+    static func checkChallenge(store: AccountStore, username: String, challenge: [UInt8], response: [UInt8], now: Int64,
+                               configuration: MasterConfiguration, activity: ActivityRecorder) throws -> CheckStep {
+        guard let (account, candidates) = try store.accountWithLiveSessions(named: username, now: now) else {
+            return .decided(.failure(.noSuchAccount))
+        }
+        if account.disabled { return .decided(.failure(.accountDisabled)) }
 
         // Only users have sessions; uses not yet written count against the idle limit.
         let sessions = account.kind == .user ? candidates.filter { isWithinIdleLimit($0, now: now, configuration: configuration, activity: activity) } : []
@@ -188,33 +214,46 @@ final class MasterChecker: Checker {
             if PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
                 activity.sessionUsed(session.id, at: now)
                 let expires = configuration.idleLimit.map { min(session.expires, now + $0) } ?? session.expires
-                return .success(AuthenticationStatus(username: account.name, kind: .user, master: false,
-                                                     session: session.id, expires: expires), reason: "cookie")
+                return .decided(.success(AuthenticationStatus(username: account.name, kind: .user, master: false,
+                                                              session: session.id, expires: expires), reason: "cookie"))
             }
         }
 
-        if account.isLocked(now: now) { return .failure(.lockedOut) }
+        if account.isLocked(now: now) { return .decided(.failure(.lockedOut)) }
 
         switch account.kind {
         case .broker:
             if let verifier = try store.brokerTokenVerifier(accountID: account.id),
                PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
-                if account.failedAttempts > 0 { try store.resetFailedAttempts(accountID: account.id) }
-                return .success(AuthenticationStatus(username: account.name, kind: .broker, master: false, session: "", expires: 0),
-                                reason: "broker token")
+                let status = AuthenticationStatus(username: account.name, kind: .broker, master: false, session: "", expires: 0)
+                guard account.failedAttempts > 0 else { return .decided(.success(status, reason: "broker token")) }
+                return .write(.resetFailures(accountID: account.id, then: status))
             }
         case .user:
             if configuration.pbPasswordLogin,
                let verifier = try store.pbPasswordVerifier(accountID: account.id),
                PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
-                return .success(try startSession(store: store, account: account, path: path, source: source,
-                                                 now: now, configuration: configuration), reason: "password")
+                return .write(.startSession(account))
             }
         }
+        return .write(.countFailure(accountID: account.id, sessions.isEmpty ? .invalidPassword : .authenticationCookieMismatch))
+    }
 
-        _ = try store.recordFailedAttempt(accountID: account.id, now: now, threshold: configuration.lockoutThreshold,
-                                          lockSeconds: Int64(configuration.lockoutSeconds))
-        return .failure(sessions.isEmpty ? .invalidPassword : .authenticationCookieMismatch)
+    /// Makes the change a check decided on, and answers the check's result.
+    static func apply(_ write: CheckWrite, store: AccountStore, path: [String], source: String, now: Int64,
+                      configuration: MasterConfiguration) throws -> CheckResult {
+        switch write {
+        case .resetFailures(let accountID, let status):
+            try store.resetFailedAttempts(accountID: accountID)
+            return .success(status, reason: "broker token")
+        case .startSession(let account):
+            return .success(try startSession(store: store, account: account, path: path, source: source,
+                                             now: now, configuration: configuration), reason: "password")
+        case .countFailure(let accountID, let failure):
+            _ = try store.recordFailedAttempt(accountID: accountID, now: now, threshold: configuration.lockoutThreshold,
+                                              lockSeconds: Int64(configuration.lockoutSeconds))
+            return .failure(failure)
+        }
     }
 
     /// Whether `session` was used within the idle limit, counting uses not yet written to the database.
@@ -245,6 +284,22 @@ final class MasterChecker: Checker {
         return AuthenticationStatus(username: account.name, kind: .user, master: true, session: started.id,
                                     expires: expires, cookie: started.cookie)
     }
+}
+
+/// How far a check got while reading: decided, or decided on a change to the database.
+enum CheckStep: Sendable {
+    case decided(CheckResult)
+    case write(CheckWrite)
+}
+
+/// The change a check decided on.
+enum CheckWrite: Sendable {
+    /// A broker's token matched after failed attempts: clear the count, then answer `then`.
+    case resetFailures(accountID: Int64, then: AuthenticationStatus)
+    /// The PB password verifier matched: start a session.
+    case startSession(Account)
+    /// Nothing matched: count the failure (it may lock the account), then refuse.
+    case countFailure(accountID: Int64, AuthenticationFailure)
 }
 
 /// The outcome of one check, with the precise reason for the audit log.

@@ -5,8 +5,14 @@ import Foundation
 /// runs here so that it never blocks an event loop; the number of threads caps
 /// how much of that work runs at once.
 final class WorkerPool<Resource>: @unchecked Sendable {
+    /// One unit of work; `readsOnly` jobs queued together may share one `readBatch`.
+    private struct Job {
+        let readsOnly: Bool
+        let body: (Resource) -> Void
+    }
+
     // Guarded by `condition`: a queue as an array and the index of its head.
-    private var jobs: [(Resource) -> Void] = []
+    private var jobs: [Job] = []
     private var head = 0
     private var stopping = false
     private var running = 0
@@ -15,15 +21,24 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     private var wakesPending = 0
     private let condition = NSCondition()
     private let name: String
+    /// Runs several read-only jobs as one (for a database: in one read transaction).
+    private let readBatch: ((Resource, () -> Void) -> Void)?
+    /// At most this many read-only jobs share one batch.
+    private static var maximumReadBatch: Int { 16 }
 
     /// Starts `count` threads; each calls `makeResource` once on its own thread.
     /// Throws the first error a thread met while making its resource.
     ///
     /// `niceness` above 0 lowers the threads' scheduling priority (Linux: per thread), so
     /// that long work here (scrypt) yields the processor to short work elsewhere (cookie checks).
+    ///
+    /// `readBatch`, when given, receives read-only jobs (`read`) that were queued one after
+    /// another and must run its closure exactly once, for example inside a read transaction.
     init(name: String, count: Int, niceness: Int32 = 0,
-         makeResource: @escaping @Sendable () throws -> Resource, close: @escaping @Sendable (Resource) -> Void) throws {
+         makeResource: @escaping @Sendable () throws -> Resource, close: @escaping @Sendable (Resource) -> Void,
+         readBatch: ((Resource, () -> Void) -> Void)? = nil) throws {
         self.name = name
+        self.readBatch = readBatch
         let startup = StartupGate(count: count)
         for index in 0..<count {
             let thread = Thread { [self] in
@@ -67,12 +82,24 @@ final class WorkerPool<Resource>: @unchecked Sendable {
             if head == jobs.count && stopping { break }
             let job = jobs[head]
             head += 1
+            var batch: [Job] = []
+            if job.readsOnly, readBatch != nil, head < jobs.count, jobs[head].readsOnly {
+                batch.append(job)
+                while batch.count < Self.maximumReadBatch, head < jobs.count, jobs[head].readsOnly {
+                    batch.append(jobs[head])
+                    head += 1
+                }
+            }
             if head == jobs.count {
                 jobs.removeAll(keepingCapacity: true)
                 head = 0
             }
             condition.unlock()
-            job(resource)
+            if let readBatch, !batch.isEmpty {
+                readBatch(resource) { for job in batch { job.body(resource) } }
+            } else {
+                job.body(resource)
+            }
             condition.lock()
         }
         condition.unlock()
@@ -88,6 +115,16 @@ final class WorkerPool<Resource>: @unchecked Sendable {
 
     /// Runs `body` on one of the pool's threads with that thread's resource.
     func run<Result: Sendable>(_ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
+        try await submit(readsOnly: false, body)
+    }
+
+    /// Runs `body`, which only reads, on one of the pool's threads; read-only jobs queued
+    /// together run as one batch (see `readBatch`).
+    func read<Result: Sendable>(_ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
+        try await submit(readsOnly: true, body)
+    }
+
+    private func submit<Result: Sendable>(readsOnly: Bool, _ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
             condition.lock()
             guard !stopping else {
@@ -95,9 +132,9 @@ final class WorkerPool<Resource>: @unchecked Sendable {
                 continuation.resume(throwing: WorkerPoolError.stopped(name))
                 return
             }
-            jobs.append { resource in
+            jobs.append(Job(readsOnly: readsOnly) { resource in
                 continuation.resume(with: Swift.Result { try body(resource) })
-            }
+            })
             wakeIfNeeded()
             condition.unlock()
         }

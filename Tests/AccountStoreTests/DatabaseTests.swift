@@ -25,6 +25,37 @@ import TestSupport
         #expect(try database.query("SELECT x FROM t") { $0.int64(0) } == [3])
     }
 
+    @Test func aReadSnapshotSeesOneStateAndRefusesWrites() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.file("t.sqlite")
+        let database = try Database(path: path, create: true, busyTimeoutMilliseconds: 1_000)
+        defer { database.close() }
+        try database.execute("PRAGMA journal_mode = WAL")
+        try database.execute("CREATE TABLE t (x INTEGER NOT NULL)")
+        try database.run("INSERT INTO t (x) VALUES (1)")
+        let other = try Database(path: path, create: false, busyTimeoutMilliseconds: 1_000)
+        defer { other.close() }
+
+        let (before, after) = try database.readTransaction {
+            let before = try database.queryFirst("SELECT count(*) FROM t") { $0.int64(0) }
+            // Another connection commits in the middle: the snapshot does not see it.
+            try other.writeTransaction { try other.run("INSERT INTO t (x) VALUES (2)") }
+            let after = try database.queryFirst("SELECT count(*) FROM t") { $0.int64(0) }
+            return (before, after)
+        }
+        #expect(before == 1 && after == 1)
+        #expect(try database.queryFirst("SELECT count(*) FROM t") { $0.int64(0) } == 2)
+
+        #expect(throws: DatabaseError.self) {
+            try database.readTransaction {
+                try database.writeTransaction { try database.run("INSERT INTO t (x) VALUES (3)") }
+            }
+        }
+        #expect(try database.queryFirst("SELECT count(*) FROM t") { $0.int64(0) } == 2)
+        #expect(!database.isInsideTransaction)
+    }
+
     @Test func statementsAreReusedAndReset() throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 
@@ -66,6 +67,54 @@ struct WorkerPoolTests {
             try await tasks.waitForAll()
         }
         #expect(used.count > 1)
+    }
+
+    /// What a batching pool saw: how many batches ran, and whether a job runs inside one.
+    final class BatchLog: Sendable {
+        private let state = Mutex<(batches: Int, inBatch: Bool)>((0, false))
+        func begin() { state.withLock { $0.batches += 1; $0.inBatch = true } }
+        func end() { state.withLock { $0.inBatch = false } }
+        var inBatch: Bool { state.withLock { $0.inBatch } }
+        var batches: Int { state.withLock { $0.batches } }
+    }
+
+    @Test func readsQueuedTogetherRunAsOneBatchAndWritesNeverDo() async throws {
+        let log = BatchLog()
+        let gate = Gate()
+        let pool = try WorkerPool<ThreadTag>(
+            name: "test", count: 1, makeResource: { ThreadTag(index: 0) }, close: { _ in },
+            readBatch: { _, jobs in
+                log.begin()
+                jobs()
+                log.end()
+            })
+        defer { pool.shutdown() }
+        // The only thread is held by a first job while 10 reads and a write queue up.
+        let first = Task { try await pool.run { _ in gate.wait() } }
+        try await Task.sleep(for: .milliseconds(50))
+        let results = try await withThrowingTaskGroup(of: (Bool, Bool).self) { tasks in
+            for _ in 0..<10 {
+                tasks.addTask { (true, try await pool.read { _ in log.inBatch }) }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            tasks.addTask { (false, try await pool.run { _ in log.inBatch }) }
+            try await Task.sleep(for: .milliseconds(50))
+            gate.open()
+            return try await tasks.reduce(into: []) { $0.append($1) }
+        }
+        try await first.value
+        #expect(results.filter { $0.0 }.allSatisfy { $0.1 }, "every read ran inside a batch")
+        #expect(results.filter { !$0.0 }.allSatisfy { !$0.1 }, "the write ran alone")
+        #expect(log.batches == 1)
+    }
+
+    /// Blocks a pool thread until opened.
+    final class Gate: Sendable {
+        private let condition = Mutex(false)
+        func open() { condition.withLock { $0 = true } }
+        func wait() {
+            while !condition.withLock({ $0 }) { usleep(1_000) }
+        }
     }
 
     @Test func aStoppedPoolRefusesNewJobs() async throws {

@@ -13,7 +13,12 @@ final class Database {
     let path: String
     private var connection: OpaquePointer?
     private var statementCache: [String: Statement] = [:]
-    private var inTransaction = false
+    /// The transaction this type opened, if any.
+    private var openTransaction = OpenTransaction.none
+
+    private enum OpenTransaction {
+        case none, read, write
+    }
 
     /// Opens (and with `create`, creates) the database at `path`.
     ///
@@ -143,12 +148,17 @@ final class Database {
     /// rolls back as a unit when `body` throws.
     ///
     /// Nested calls join the outer transaction.
+    /// Refused inside `readTransaction` (a read snapshot cannot safely become a write).
     @discardableResult
     func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
-        if inTransaction { return try body() }
+        switch openTransaction {
+        case .write: return try body()
+        case .read: throw DatabaseError(code: SQLITE_MISUSE, message: "a write was attempted inside a read snapshot", sql: nil)
+        case .none: break
+        }
         try execute("BEGIN IMMEDIATE")
-        inTransaction = true
-        defer { inTransaction = false }
+        openTransaction = .write
+        defer { openTransaction = .none }
         do {
             let result = try body()
             try execute("COMMIT")
@@ -156,6 +166,25 @@ final class Database {
         } catch {
             // The rollback's own failure (for example when SQLite already rolled
             // back) must not hide the error that caused it.
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body`, which only reads, in one read transaction (`BEGIN` … `COMMIT`):
+    /// its reads see one snapshot, and the locks of the write-ahead log are taken
+    /// once for all of them instead of once per statement. Nested calls join the
+    /// outer transaction; a `writeTransaction` inside is refused.
+    func readTransaction<Result>(_ body: () throws -> Result) throws -> Result {
+        guard openTransaction == .none else { return try body() }
+        try execute("BEGIN")
+        openTransaction = .read
+        defer { openTransaction = .none }
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
             try? execute("ROLLBACK")
             throw error
         }
