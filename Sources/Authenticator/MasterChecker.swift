@@ -39,7 +39,8 @@ final class MasterChecker: Checker {
             // The lowest priority: under cookie-check load a hash takes longer, and checks
             // keep their latency (mixed load, A/B: check p99 ratio 1.34-1.49 at nice 19
             // against 1.56-1.63 at nice 10; passwords 2.2/s against 2.4/s).
-            passwords = try WorkerPool(name: "scrypt", count: configuration.passwordThreads, niceness: 19,
+            // Every queued hash wakes a sleeping thread: a hash is long, parallelism up to the cap is the point.
+            passwords = try WorkerPool(name: "scrypt", count: configuration.passwordThreads, niceness: 19, jobsPerAwakeThread: 0,
                                        makeResource: open, close: { $0.close() })
         } catch {
             quick.shutdown()

@@ -21,6 +21,9 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     private var wakesPending = 0
     private let condition = NSCondition()
     private let name: String
+    /// Queued jobs per awake thread beyond which another thread is woken: a few for short
+    /// jobs (a wake-up costs more than waiting for one), 0 for long ones (scrypt).
+    private let jobsPerAwakeThread: Int
     /// Runs several read-only jobs as one (for a database: in one read transaction).
     private let readBatch: ((Resource, () -> Void) -> Void)?
     /// At most this many read-only jobs share one batch.
@@ -34,10 +37,11 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     ///
     /// `readBatch`, when given, receives read-only jobs (`read`) that were queued one after
     /// another and must run its closure exactly once, for example inside a read transaction.
-    init(name: String, count: Int, niceness: Int32 = 0,
+    init(name: String, count: Int, niceness: Int32 = 0, jobsPerAwakeThread: Int = 4,
          makeResource: @escaping @Sendable () throws -> Resource, close: @escaping @Sendable (Resource) -> Void,
          readBatch: ((Resource, () -> Void) -> Void)? = nil) throws {
         self.name = name
+        self.jobsPerAwakeThread = max(0, jobsPerAwakeThread)
         self.readBatch = readBatch
         let startup = StartupGate(count: count)
         for index in 0..<count {
@@ -145,13 +149,12 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     /// the queue outgrows the threads already awake. Called with `condition` locked.
     private func wakeIfNeeded() {
         let awake = running - waiting + wakesPending
-        guard waiting > wakesPending, awake == 0 || jobs.count - head > awake * Self.jobsPerAwakeThread else { return }
+        guard waiting > wakesPending, awake == 0 || jobs.count - head > awake * jobsPerAwakeThread else { return }
         wakesPending += 1
         condition.signal()
     }
 
-    /// Queued jobs per awake thread beyond which another thread is woken.
-    private static var jobsPerAwakeThread: Int { 4 }
+
 
     /// Finishes the jobs already queued, then stops the threads and closes their resources; waits for that.
     func shutdown() {

@@ -117,6 +117,28 @@ struct WorkerPoolTests {
         }
     }
 
+    @Test func aPoolForLongJobsRunsTwoAtOnceOnTwoThreads() async throws {
+        let next = Atomic<Int>(0)
+        let pool = try WorkerPool<ThreadTag>(
+            name: "test", count: 2, jobsPerAwakeThread: 0,
+            makeResource: { ThreadTag(index: next.wrappingAdd(1, ordering: .relaxed).oldValue) }, close: { _ in })
+        defer { pool.shutdown() }
+        let used = UsedThreads()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for _ in 0..<2 {
+                tasks.addTask {
+                    try await pool.run { tag in
+                        used.insert(tag.index)
+                        let until = ContinuousClock.now.advanced(by: .milliseconds(200))
+                        while ContinuousClock.now < until {}
+                    }
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        #expect(used.count == 2)
+    }
+
     @Test func aStoppedPoolRefusesNewJobs() async throws {
         let pool = try Self.pool(threads: 1)
         pool.shutdown()
