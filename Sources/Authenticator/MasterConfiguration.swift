@@ -22,7 +22,7 @@ public struct MasterConfiguration: Sendable, Equatable {
     /// Whether `authenticate` (a password in clear) is accepted from non-loopback peers without TLS.
     public var allowRemoteAuthenticate = false
     /// Threads (each with its own SQLite connection) for cookie checks and other quick reads.
-    public var databaseThreads = 4
+    public var databaseThreads = 2
     /// At most this many scrypt computations run at once, each on its own thread.
     public var passwordThreads = 1
     /// scrypt cost: log2 of N.

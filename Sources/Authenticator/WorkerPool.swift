@@ -27,7 +27,7 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     /// Runs several read-only jobs as one (for a database: in one read transaction).
     private let readBatch: ((Resource, () -> Void) -> Void)?
     /// At most this many read-only jobs share one batch.
-    private static var maximumReadBatch: Int { 16 }
+    private static var maximumReadBatch: Int { 64 }
 
     /// Starts `count` threads; each calls `makeResource` once on its own thread.
     /// Throws the first error a thread met while making its resource.
