@@ -215,7 +215,7 @@ final class MasterChecker: Checker {
         let sessions = account.kind == .user ? candidates.filter { isWithinIdleLimit($0, now: now, configuration: configuration, activity: activity) } : []
         for session in sessions {
             let verifier = store.md5CookieVerifier(forSessionID: session.id)
-            if PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
+            if PBLoginChallenge.responseMatches(response, hashedSecret: verifier, challenge: challenge) {
                 activity.sessionUsed(session.id, at: now)
                 let expires = configuration.idleLimit.map { min(session.expires, now + $0) } ?? session.expires
                 return .decided(.success(AuthenticationStatus(username: account.name, kind: .user, master: false,
@@ -228,7 +228,7 @@ final class MasterChecker: Checker {
         switch account.kind {
         case .broker:
             if let verifier = try store.brokerTokenVerifier(accountID: account.id),
-               PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
+               PBLoginChallenge.responseMatches(response, hashedSecret: verifier, challenge: challenge) {
                 let status = AuthenticationStatus(username: account.name, kind: .broker, master: false, session: "", expires: 0)
                 guard account.failedAttempts > 0 else { return .decided(.success(status, reason: "broker token")) }
                 return .write(.resetFailures(accountID: account.id, then: status))
@@ -236,7 +236,7 @@ final class MasterChecker: Checker {
         case .user:
             if configuration.pbPasswordLogin,
                let verifier = try store.pbPasswordVerifier(accountID: account.id),
-               PBLoginChallenge.constantTimeEquals(response, PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge)) {
+               PBLoginChallenge.responseMatches(response, hashedSecret: verifier, challenge: challenge) {
                 return .write(.startSession(account))
             }
         }

@@ -28,6 +28,21 @@ public enum PBLoginChallenge {
         return md5.finalize().withUnsafeBytes { Array($0) }
     }
 
+    /// Whether `response` is MD5(hashedSecret || challenge), compared in constant time.
+    /// The same as comparing with `response(hashedSecret:challenge:)`, without its
+    /// intermediate arrays: a master runs this for each live session on every cookie check.
+    public static func responseMatches(_ response: [UInt8], hashedSecret: [UInt8], challenge: [UInt8]) -> Bool {
+        var md5 = Insecure.MD5()
+        hashedSecret.withUnsafeBytes { md5.update(bufferPointer: $0) }
+        challenge.withUnsafeBytes { md5.update(bufferPointer: $0) }
+        return md5.finalize().withUnsafeBytes { expected in
+            guard response.count == expected.count else { return false }
+            var difference: UInt8 = 0
+            for index in 0..<expected.count { difference |= response[index] ^ expected[index] }
+            return difference == 0
+        }
+    }
+
     /// Whether `response` equals `expected`, in time that does not depend on where they differ.
     public static func constantTimeEquals(_ response: [UInt8], _ expected: [UInt8]) -> Bool {
         guard response.count == expected.count else { return false }

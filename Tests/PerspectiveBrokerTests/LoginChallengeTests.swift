@@ -22,6 +22,19 @@ struct LoginChallengeTests {
         #expect(first != second)
     }
 
+    @Test func aResponseIsCheckedAgainstTheHashedSecretWithoutCopies() {
+        // The captured login again: MD5(b"sesame") is what a master keeps for a cookie.
+        let challenge = hexBytes("974e331bbc54f0ad0fedd1e9699a89a2")
+        let hashedSecret = hexBytes("c8dae1c50e092f3d877192fc555b1dcf")  // md5(b"sesame")
+        let response = hexBytes("c782c79787ff2e4742947d95cb904ff4")
+        #expect(PBLoginChallenge.responseMatches(response, hashedSecret: hashedSecret, challenge: challenge))
+        var flipped = response
+        flipped[15] ^= 1
+        #expect(!PBLoginChallenge.responseMatches(flipped, hashedSecret: hashedSecret, challenge: challenge))
+        #expect(!PBLoginChallenge.responseMatches(Array(response.prefix(15)), hashedSecret: hashedSecret, challenge: challenge))
+        #expect(!PBLoginChallenge.responseMatches(response + [0], hashedSecret: hashedSecret, challenge: challenge))
+    }
+
     @Test func constantTimeComparison() {
         #expect(PBLoginChallenge.constantTimeEquals([1, 2, 3], [1, 2, 3]))
         #expect(!PBLoginChallenge.constantTimeEquals([1, 2, 3], [1, 2, 4]))

@@ -62,6 +62,7 @@ extension AccountStore {
     /// in one indexed read: the cookie check's question, asked on every login.
     /// Only what that check needs of each session is read. Nil when there is no such account.
     public func accountWithLiveSessions(named name: String, now: Int64) throws -> (account: Account, sessions: [LiveSession])? {
+        var isFirstRow = true
         let rows = try database.query(
             """
             SELECT a.id, a.name, a.kind, a.disabled, a.created, a.last_login, a.failed_attempts, a.locked_until,
@@ -71,11 +72,13 @@ extension AccountStore {
             """,
             .text(name), .integer(now)
         ) { row in
-            (account: Self.account(from: row),
-             session: row.isNull(8) ? nil : LiveSession(id: row.text(8), expires: row.int64(9), lastSeen: row.int64(10)))
+            // The account's columns repeat on every row: read them from the first only.
+            defer { isFirstRow = false }
+            return (account: isFirstRow ? Self.account(from: row) : nil,
+                    session: row.isNull(8) ? nil : LiveSession(id: row.text(8), expires: row.int64(9), lastSeen: row.int64(10)))
         }
-        guard let first = rows.first else { return nil }
-        return (first.account, rows.compactMap(\.session))
+        guard let account = rows.first?.account else { return nil }
+        return (account, rows.compactMap(\.session))
     }
 
     /// Every live session of every account with the account's name, oldest first (for `pbauth session list`).
