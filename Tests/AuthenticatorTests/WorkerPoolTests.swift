@@ -52,21 +52,26 @@ struct WorkerPoolTests {
     @Test func aLongQueueWakesMoreThanOneThread() async throws {
         let pool = try Self.pool(threads: 3)
         defer { pool.shutdown() }
+        // Slow jobs: the queue grows past what one thread keeps up with.
+        #expect(try await Self.threadsUsed(by: pool, jobs: 64, each: .milliseconds(2)) > 1)
+    }
+
+    /// Submits `jobs` jobs at once, each busy for `each`; answers how many threads ran them.
+    private static func threadsUsed(by pool: WorkerPool<ThreadTag>, jobs: Int, each: Duration) async throws -> Int {
         let used = UsedThreads()
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for _ in 0..<64 {
+            for _ in 0..<jobs {
                 tasks.addTask {
                     try await pool.run { tag in
                         used.insert(tag.index)
-                        // Slow jobs: the queue grows past what one thread keeps up with.
-                        let until = ContinuousClock.now.advanced(by: .milliseconds(2))
+                        let until = ContinuousClock.now.advanced(by: each)
                         while ContinuousClock.now < until {}
                     }
                 }
             }
             try await tasks.waitForAll()
         }
-        #expect(used.count > 1)
+        return used.count
     }
 
     /// What a batching pool saw: how many batches ran, and whether a job runs inside one.
@@ -123,20 +128,7 @@ struct WorkerPoolTests {
             name: "test", count: 2, jobsPerAwakeThread: 0,
             makeResource: { ThreadTag(index: next.wrappingAdd(1, ordering: .relaxed).oldValue) }, close: { _ in })
         defer { pool.shutdown() }
-        let used = UsedThreads()
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for _ in 0..<2 {
-                tasks.addTask {
-                    try await pool.run { tag in
-                        used.insert(tag.index)
-                        let until = ContinuousClock.now.advanced(by: .milliseconds(200))
-                        while ContinuousClock.now < until {}
-                    }
-                }
-            }
-            try await tasks.waitForAll()
-        }
-        #expect(used.count == 2)
+        #expect(try await Self.threadsUsed(by: pool, jobs: 2, each: .milliseconds(200)) == 2)
     }
 
     @Test func aStoppedPoolRefusesNewJobs() async throws {

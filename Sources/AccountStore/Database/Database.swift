@@ -156,19 +156,7 @@ final class Database {
         case .read: throw DatabaseError(code: SQLITE_MISUSE, message: "a write was attempted inside a read snapshot", sql: nil)
         case .none: break
         }
-        try execute("BEGIN IMMEDIATE")
-        openTransaction = .write
-        defer { openTransaction = .none }
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            // The rollback's own failure (for example when SQLite already rolled
-            // back) must not hide the error that caused it.
-            try? execute("ROLLBACK")
-            throw error
-        }
+        return try transaction(beginning: "BEGIN IMMEDIATE", as: .write, body)
     }
 
     /// Runs `body`, which only reads, in one read transaction (`BEGIN` … `COMMIT`):
@@ -177,14 +165,21 @@ final class Database {
     /// outer transaction; a `writeTransaction` inside is refused.
     func readTransaction<Result>(_ body: () throws -> Result) throws -> Result {
         guard openTransaction == .none else { return try body() }
-        try execute("BEGIN")
-        openTransaction = .read
+        return try transaction(beginning: "BEGIN", as: .read, body)
+    }
+
+    /// Runs `body` between `begin` and COMMIT, or rolls back when it throws.
+    private func transaction<Result>(beginning begin: String, as kind: OpenTransaction, _ body: () throws -> Result) throws -> Result {
+        try execute(begin)
+        openTransaction = kind
         defer { openTransaction = .none }
         do {
             let result = try body()
             try execute("COMMIT")
             return result
         } catch {
+            // The rollback's own failure (for example when SQLite already rolled
+            // back) must not hide the error that caused it.
             try? execute("ROLLBACK")
             throw error
         }
