@@ -15,6 +15,10 @@ final class ActivityRecorder: Sendable {
         var lastSeen: [String: Int64] = [:]
         var records: [LoginRecord] = []
         var dropped = 0
+
+        mutating func noteUse(of session: String, at time: Int64) {
+            if (lastSeen[session] ?? 0) < time { lastSeen[session] = time }
+        }
     }
 
     private let pending = Mutex(Pending())
@@ -33,9 +37,7 @@ final class ActivityRecorder: Sendable {
 
     /// Notes that `session` was used at `time`.
     func sessionUsed(_ session: String, at time: Int64) {
-        pending.withLock { pending in
-            if (pending.lastSeen[session] ?? 0) < time { pending.lastSeen[session] = time }
-        }
+        pending.withLock { pending in pending.noteUse(of: session, at: time) }
     }
 
     /// The newest use of `session` noted since the last flush.
@@ -54,6 +56,17 @@ final class ActivityRecorder: Sendable {
             return pending.records.count == flushThreshold
         }
         if reachedThreshold { wantsFlush() }
+    }
+
+    /// Puts back what `drain` took when writing it failed: it goes out with the next flush.
+    /// Uses noted since then win where newer; records beyond `maximumPending` are dropped (and counted).
+    func restore(_ taken: (lastSeen: [(sessionID: String, at: Int64)], records: [LoginRecord], dropped: Int)) {
+        pending.withLock { pending in
+            for use in taken.lastSeen { pending.noteUse(of: use.sessionID, at: use.at) }
+            let room = max(0, maximumPending - pending.records.count)
+            pending.records.insert(contentsOf: taken.records.prefix(room), at: 0)
+            pending.dropped += taken.dropped + max(0, taken.records.count - room)
+        }
     }
 
     /// Takes everything queued since the last call.

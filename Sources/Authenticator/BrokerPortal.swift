@@ -1,3 +1,4 @@
+import AccountStore
 import Banana
 import Logging
 import PerspectiveBroker
@@ -11,7 +12,7 @@ struct BrokerPortal: PBPortal {
     let logger: Logger
 
     func login(username: [UInt8], challenge: [UInt8], response: [UInt8], mind: JellyValue, connection: PBConnectionInfo) async throws -> PBAvatarLogin {
-        guard let name = String(validating: username, as: UTF8.self), name.utf8.count <= 64 else {
+        guard let name = String(validating: username, as: UTF8.self), name.utf8.count <= AccountName.maximumLength else {
             logger.info("login refused", metadata: ["reason": "invalid username", "source": "\(connection.remoteAddress)"])
             throw PBFailures.unauthorizedLogin()
         }
@@ -20,10 +21,10 @@ struct BrokerPortal: PBPortal {
             status = try await checker.authenticateAccount(username: name, challenge: challenge, response: response,
                                                            via: [], source: connection.remoteAddress)
         } catch let failure as AuthenticationFailure {
-            logger.info("login refused", metadata: ["account": "\(name)", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
+            logger.info("login refused", metadata: ["account": "\(AccountName.recordable(name))", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
             throw PBFailures.unauthorizedLogin()
         } catch {
-            logger.info("login refused", metadata: ["account": "\(name)", "reason": "upstream failure", "source": "\(connection.remoteAddress)"])
+            logger.info("login refused", metadata: ["account": "\(AccountName.recordable(name))", "reason": "upstream failure", "source": "\(connection.remoteAddress)"])
             throw PBFailures.unauthorizedLogin()
         }
         logger.info("login", metadata: [

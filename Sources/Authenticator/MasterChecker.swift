@@ -55,9 +55,14 @@ final class MasterChecker: Checker {
     func flush() async throws -> Int {
         let pending = activity.drain()
         guard !pending.lastSeen.isEmpty || !pending.records.isEmpty else { return pending.dropped }
-        try await quick.run { store in
-            try store.touchSessions(pending.lastSeen)
-            try store.appendAudit(pending.records.map(\.auditEntry))
+        do {
+            try await quick.run { store in
+                try store.recordActivity(lastSeen: pending.lastSeen, audit: pending.records.map(\.auditEntry))
+            }
+        } catch {
+            // Nothing is lost to a failed write (a lock held too long): the next flush tries again.
+            activity.restore(pending)
+            throw error
         }
         return pending.dropped
     }
@@ -212,12 +217,14 @@ final class MasterChecker: Checker {
         if account.disabled { return .decided(.failure(.accountDisabled)) }
 
         // Only users have sessions; uses not yet written count against the idle limit.
-        let sessions = account.kind == .user ? candidates.filter { isWithinIdleLimit($0, now: now, configuration: configuration, activity: activity) } : []
+        let sessions = account.kind == .user ? candidates.filter {
+            isWithinIdleLimit(session: $0.id, lastSeen: $0.lastSeen, now: now, idleLimit: configuration.idleLimit, activity: activity)
+        } : []
         for session in sessions {
             let verifier = store.md5CookieVerifier(forSessionID: session.id)
             if PBLoginChallenge.responseMatches(response, hashedSecret: verifier, challenge: challenge) {
                 activity.sessionUsed(session.id, at: now)
-                let expires = configuration.idleLimit.map { min(session.expires, now + $0) } ?? session.expires
+                let expires = effectiveExpiry(session.expires, now: now, configuration: configuration)
                 return .decided(.success(AuthenticationStatus(username: account.name, kind: .user, master: false,
                                                               session: session.id, expires: expires), reason: "cookie"))
             }
@@ -260,21 +267,23 @@ final class MasterChecker: Checker {
         }
     }
 
-    /// Whether `session` was used within the idle limit, counting uses not yet written to the database.
-    static func isWithinIdleLimit(_ session: LiveSession, now: Int64, configuration: MasterConfiguration, activity: ActivityRecorder) -> Bool {
-        guard let idleLimit = configuration.idleLimit else { return true }
-        let lastSeen = max(session.lastSeen, activity.pendingLastSeen(session.id) ?? 0)
-        return now - lastSeen < idleLimit
+    /// Whether a session the database last saw at `lastSeen` was used within the idle limit,
+    /// counting uses not yet written to the database.
+    static func isWithinIdleLimit(session: String, lastSeen: Int64, now: Int64, idleLimit: Int64?, activity: ActivityRecorder) -> Bool {
+        guard let idleLimit else { return true }
+        return now - max(lastSeen, activity.pendingLastSeen(session) ?? 0) < idleLimit
     }
 
     /// The account's live sessions, counting uses not yet written to the database against the idle limit.
     static func liveSessions(store: AccountStore, accountID: Int64, now: Int64, idleLimit: Int64?, activity: ActivityRecorder) throws -> [SessionRecord] {
-        let sessions = try store.liveSessions(accountID: accountID, now: now, idleLimit: nil)
-        guard let idleLimit else { return sessions }
-        return sessions.filter { session in
-            let lastSeen = max(session.lastSeen, activity.pendingLastSeen(session.id) ?? 0)
-            return now - lastSeen < idleLimit
+        try store.liveSessions(accountID: accountID, now: now, idleLimit: nil).filter {
+            isWithinIdleLimit(session: $0.id, lastSeen: $0.lastSeen, now: now, idleLimit: idleLimit, activity: activity)
         }
+    }
+
+    /// When a session that expires at `expires` ends if it is not used again: the idle limit may come first.
+    static func effectiveExpiry(_ expires: Int64, now: Int64, configuration: MasterConfiguration) -> Int64 {
+        configuration.idleLimit.map { min(expires, now + $0) } ?? expires
     }
 
     /// Starts a session after a correct password; resets the failure count and notes the login.
@@ -284,9 +293,9 @@ final class MasterChecker: Checker {
                                              brokerPath: path, source: source, now: now)
         try store.resetFailedAttempts(accountID: account.id)
         try store.recordLogin(accountID: account.id, now: now)
-        let expires = configuration.idleLimit.map { min(started.expires, now + $0) } ?? started.expires
         return AuthenticationStatus(username: account.name, kind: .user, master: true, session: started.id,
-                                    expires: expires, cookie: started.cookie)
+                                    expires: effectiveExpiry(started.expires, now: now, configuration: configuration),
+                                    cookie: started.cookie)
     }
 }
 

@@ -1,3 +1,4 @@
+import AccountStore
 import Banana
 import Logging
 import PerspectiveBroker
@@ -34,7 +35,7 @@ final class MasterRootMethods: PBReferenceable {
             logger.info("login", metadata: ["account": "\(status.username)", "kind": "user", "method": "authenticate", "source": "\(connection.remoteAddress)"])
             return status.jellyValue
         } catch let failure as AuthenticationFailure {
-            logger.info("login refused", metadata: ["account": "\(username)", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
+            logger.info("login refused", metadata: ["account": "\(AccountName.recordable(username))", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
             throw PBFailures.unauthorizedLogin()
         }
     }

@@ -12,8 +12,16 @@ extension LoginRecord {
     var auditEntry: AuditEntry {
         // A name that came off the network is recorded only when it is a valid
         // account name, so that nothing odd (control characters) reaches the log.
-        AuditEntry(time: time, actor: "master", action: action,
-                   account: AccountName.isValid(account) ? account : "(invalid name)", outcome: outcome,
+        AuditEntry(time: time, actor: "master", action: action, account: AccountName.recordable(account), outcome: outcome,
                    reason: reason, brokerPath: brokerPath, source: source)
+    }
+}
+
+extension AccountName {
+    /// `name` when it is a valid account name, else a placeholder: what the audit log and
+    /// log lines show of a name that came off the network, so that no control character
+    /// or forged line reaches them.
+    static func recordable(_ name: String) -> String {
+        isValid(name) ? name : "(invalid name)"
     }
 }

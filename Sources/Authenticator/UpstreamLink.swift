@@ -31,9 +31,6 @@ final class UpstreamLink: Sendable {
         return avatar
     }
 
-    /// Whether a working connection is up.
-    var isUp: Bool { state.withLock { $0.avatar != nil } }
-
     /// Connects, logs in, waits for the connection to drop, and starts over, until the task is cancelled.
     func run() async {
         var delay = Duration.milliseconds(50)

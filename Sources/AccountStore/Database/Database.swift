@@ -37,7 +37,6 @@ final class Database {
             throw error
         }
         connection = handle
-        sqlite3_extended_result_codes(handle, 1)
         do {
             // The busy timeout comes first: every later statement (switching to WAL too) may wait for a lock.
             sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
@@ -169,18 +168,20 @@ final class Database {
     }
 
     /// Runs `body` between `begin` and COMMIT, or rolls back when it throws.
+    /// BEGIN, COMMIT and ROLLBACK go through the statement cache: a read snapshot around
+    /// every batch of cookie checks should not parse them again each time.
     private func transaction<Result>(beginning begin: String, as kind: OpenTransaction, _ body: () throws -> Result) throws -> Result {
-        try execute(begin)
+        try run(begin)
         openTransaction = kind
         defer { openTransaction = .none }
         do {
             let result = try body()
-            try execute("COMMIT")
+            try run("COMMIT")
             return result
         } catch {
             // The rollback's own failure (for example when SQLite already rolled
             // back) must not hide the error that caused it.
-            try? execute("ROLLBACK")
+            _ = try? run("ROLLBACK")
             throw error
         }
     }

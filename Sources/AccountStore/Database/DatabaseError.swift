@@ -21,6 +21,9 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     /// Whether the file is not an SQLite database at all (`SQLITE_NOTADB`).
     public var isNotADatabase: Bool { primaryCode == SQLITE_NOTADB }
 
+    /// Whether a FOREIGN KEY constraint refused the write (SQLITE_CONSTRAINT_FOREIGNKEY).
+    public var isForeignKeyConstraint: Bool { code == SQLITE_CONSTRAINT | (3 << 8) }
+
     /// Whether a UNIQUE or PRIMARY KEY constraint refused the write.
     public var isUniqueConstraint: Bool {
         // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY are composite

@@ -17,11 +17,6 @@ extension AccountStore {
         try database.queryFirst("SELECT \(Self.accountColumns) FROM accounts WHERE name = ?1", .text(name), row: Self.account)
     }
 
-    /// The account with row id `id`, or nil.
-    public func account(id: Int64) throws -> Account? {
-        try database.queryFirst("SELECT \(Self.accountColumns) FROM accounts WHERE id = ?1", .integer(id), row: Self.account)
-    }
-
     /// Every account, sorted by name.
     public func listAccounts() throws -> [Account] {
         try database.query("SELECT \(Self.accountColumns) FROM accounts ORDER BY name", row: Self.account)

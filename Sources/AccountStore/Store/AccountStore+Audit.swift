@@ -14,6 +14,15 @@ extension AccountStore {
         }
     }
 
+    /// Writes coalesced session uses and login records in one transaction (one disk sync):
+    /// what the master's periodic flush writes.
+    public func recordActivity(lastSeen: [(sessionID: String, at: Int64)], audit entries: [AuditEntry]) throws {
+        try database.writeTransaction {
+            try touchSessions(lastSeen)
+            try appendAudit(entries)
+        }
+    }
+
     static func appendAudit(_ entry: AuditEntry, to database: Database) throws {
         try database.run(
             "INSERT INTO audit_log (time, actor, action, account, outcome, reason, broker_path, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

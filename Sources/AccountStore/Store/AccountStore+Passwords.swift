@@ -3,27 +3,33 @@ extension AccountStore {
     /// Checks `password` against the user's scrypt hash (constant-time). On
     /// success, a hash made with other parameters than the configured ones is
     /// replaced, and a missing PB verifier is stored while PB password logins are on.
-    /// Answers false for a wrong password, an unknown id, or a broker principal.
+    /// Answers false for a wrong password, an unknown id, or a broker principal, always
+    /// after one scrypt's time, so that no refusal is quicker than another.
     /// Runs scrypt: call it off any event loop.
     public func verifyPassword(accountID: Int64, password: [UInt8]) throws -> Bool {
-        guard !password.isEmpty, password.count <= Self.maximumPasswordLength,
-              let stored = try database.queryFirst(
-                "SELECT password_hash FROM accounts WHERE id = ?1 AND kind = 'user'", .integer(accountID), row: { $0.optionalText(0) }),
+        guard (1...Self.maximumPasswordLength).contains(password.count),
+              let (stored, lacksPBVerifier) = try database.queryFirst(
+                "SELECT password_hash, sealed_pb_verifier IS NULL FROM accounts WHERE id = ?1 AND kind = 'user'",
+                .integer(accountID), row: { ($0.optionalText(0), $0.bool(1)) }),
               let phc = stored, let hash = PasswordHash(phcString: phc)
-        else { return false }
-        guard try hash.matches(password: password) else { return false }
-        if hash.parameters != configuration.scrypt {
-            let fresh = try PasswordHash.make(password: password, parameters: configuration.scrypt)
-            // Only if nobody changed the password meanwhile.
-            try database.writeTransaction {
-                try database.run(
-                    "UPDATE accounts SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
-                    .integer(accountID), .text(phc), .text(fresh.phcString))
-            }
+        else {
+            try spendPasswordCheckTime(password: password)
+            return false
         }
-        if try pbPasswordLoginEnabled(),
-           try database.queryFirst("SELECT sealed_pb_verifier IS NULL FROM accounts WHERE id = ?1", .integer(accountID), row: { $0.bool(0) }) == true {
-            try database.writeTransaction { try storePBVerifierIfEnabled(accountID: accountID, password: password) }
+        guard try hash.matches(password: password) else { return false }
+        let fresh = hash.parameters != configuration.scrypt
+            ? try PasswordHash.make(password: password, parameters: configuration.scrypt) : nil
+        let needsPBVerifier = lacksPBVerifier ? try pbPasswordLoginEnabled() : false
+        guard fresh != nil || needsPBVerifier else { return true }
+        try database.writeTransaction {
+            // Only if nobody changed the password meanwhile: otherwise the new hash and the
+            // verifier would belong to the old password.
+            guard try database.queryFirst("SELECT 1 FROM accounts WHERE id = ?1 AND password_hash = ?2",
+                                          .integer(accountID), .text(phc), row: { $0.int64(0) }) != nil else { return }
+            if let fresh {
+                try database.run("UPDATE accounts SET password_hash = ?2 WHERE id = ?1", .integer(accountID), .text(fresh.phcString))
+            }
+            if needsPBVerifier { try storePBVerifierIfEnabled(accountID: accountID, password: password) }
         }
         return true
     }

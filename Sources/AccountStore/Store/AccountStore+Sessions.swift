@@ -43,7 +43,7 @@ extension AccountStore {
                     .text(id), .integer(accountID), .integer(now), .integer(expires),
                     .text(brokerPath.joined(separator: String(Self.separator))), .text(source))
             }
-        } catch let error as DatabaseError where error.primaryCode == 19 /* SQLITE_CONSTRAINT: the account is gone */ {
+        } catch let error as DatabaseError where error.isForeignKeyConstraint /* the account is gone */ {
             throw StoreError.noSuchAccount("#\(accountID)")
         }
         return StartedSession(id: id, cookie: secrets.cookie(sessionID: id), created: now, expires: expires)
