@@ -85,6 +85,14 @@ extension BananaOutput {
         }
     }
 
+    /// Writes the two-element list `[word, integer]`: a version message, a decref, a
+    /// decache or an uncache, and jelly's remote and local references.
+    mutating func writeBananaTaggedInteger(_ word: UInt8, _ value: Int, vocabulary: Bool) {
+        writeBananaHeader(2, type: BananaTypeByte.list)
+        writeBananaWord(word, vocabulary: vocabulary)
+        writeBananaInteger(value)
+    }
+
     /// Writes an ASCII word that is not in the vocabulary (e.g. `unicode`) as a STRING.
     @inline(__always)
     mutating func writeBananaPlainWord(_ word: StaticString) {

@@ -23,8 +23,6 @@ struct BananaReader {
         self.position = 0
     }
 
-    var isAtEnd: Bool { position >= bytes.count }
-
     /// Reads the next element header (and a STRING's or FLOAT's payload).
     @inline(__always)
     mutating func next() throws(BananaError) -> Element {

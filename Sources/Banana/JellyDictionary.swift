@@ -41,11 +41,6 @@ public struct JellyDictionary: Sendable, Hashable, ExpressibleByDictionaryLitera
         entries.last { $0.key == key }?.value
     }
 
-    /// Appends a pair (does not replace an existing key).
-    public mutating func append(key: JellyValue, value: JellyValue) {
-        entries.append((key: key, value: value))
-    }
-
     /// Pairwise equality, in order.
     public static func == (lhs: JellyDictionary, rhs: JellyDictionary) -> Bool {
         guard lhs.entries.count == rhs.entries.count else { return false }

@@ -96,13 +96,9 @@ struct JellyEncoder {
                 try write(shared.value, into: &buffer)
             }
         case .remote(let luid):
-            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
-            buffer.writeBananaWord(BananaVocabulary.remote, vocabulary: vocabulary)
-            buffer.writeBananaInteger(luid)
+            buffer.writeBananaTaggedInteger(BananaVocabulary.remote, luid, vocabulary: vocabulary)
         case .local(let luid):
-            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
-            buffer.writeBananaWord(BananaVocabulary.local, vocabulary: vocabulary)
-            buffer.writeBananaInteger(luid)
+            buffer.writeBananaTaggedInteger(BananaVocabulary.local, luid, vocabulary: vocabulary)
         case .object(let object):
             let reference = try objects(object)
             switch reference {

@@ -45,9 +45,6 @@ public struct JellyFailure: Error, Sendable, Hashable, CustomStringConvertible {
         hasher.combine(traceback)
     }
 
-    /// The jelly class name of a copyable failure.
-    static let copyableFailureClass = "twisted.spread.pb.CopyableFailure"
-
     /// Builds a failure from a received state dictionary.
     init(state: JellyDictionary) throws(JellyError) {
         guard let type = state["type"]?.stringValue else {

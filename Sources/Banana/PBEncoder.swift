@@ -43,9 +43,7 @@ public enum PBEncoder {
         let vocabulary = dialect == .pb
         switch message {
         case .version(let version):
-            buffer.writeBananaHeader(2, type: BananaTypeByte.list)
-            buffer.writeBananaWord(BananaVocabulary.version, vocabulary: vocabulary)
-            buffer.writeBananaInteger(version)
+            buffer.writeBananaTaggedInteger(BananaVocabulary.version, version, vocabulary: vocabulary)
         case .call(let call):
             buffer.writeBananaHeader(7, type: BananaTypeByte.list)
             buffer.writeBananaWord(call.isCacheMessage ? BananaVocabulary.cacheMessage : BananaVocabulary.message, vocabulary: vocabulary)
@@ -62,24 +60,19 @@ public enum PBEncoder {
             var encoder = JellyEncoder(dialect: dialect, objects: objects)
             try encoder.encode(.tuple(call.arguments), into: &buffer)
             try encoder.encodeKeywords(call.keywords, into: &buffer)
-        case .answer(let requestID, let result):
+        case .answer(let requestID, let value), .error(let requestID, let value):
+            let word = if case .answer = message { BananaVocabulary.answer } else { BananaVocabulary.error }
             buffer.writeBananaHeader(3, type: BananaTypeByte.list)
-            buffer.writeBananaWord(BananaVocabulary.answer, vocabulary: vocabulary)
+            buffer.writeBananaWord(word, vocabulary: vocabulary)
             buffer.writeBananaInteger(requestID)
             var encoder = JellyEncoder(dialect: dialect, objects: objects)
-            try encoder.encode(result, into: &buffer)
-        case .error(let requestID, let failure):
-            buffer.writeBananaHeader(3, type: BananaTypeByte.list)
-            buffer.writeBananaWord(BananaVocabulary.error, vocabulary: vocabulary)
-            buffer.writeBananaInteger(requestID)
-            var encoder = JellyEncoder(dialect: dialect, objects: objects)
-            try encoder.encode(failure, into: &buffer)
+            try encoder.encode(value, into: &buffer)
         case .decref(let luid):
-            writeLuidMessage(BananaVocabulary.decref, luid, vocabulary: vocabulary, into: &buffer)
+            buffer.writeBananaTaggedInteger(BananaVocabulary.decref, luid, vocabulary: vocabulary)
         case .decache(let luid):
-            writeLuidMessage(BananaVocabulary.decache, luid, vocabulary: vocabulary, into: &buffer)
+            buffer.writeBananaTaggedInteger(BananaVocabulary.decache, luid, vocabulary: vocabulary)
         case .uncache(let luid):
-            writeLuidMessage(BananaVocabulary.uncache, luid, vocabulary: vocabulary, into: &buffer)
+            buffer.writeBananaTaggedInteger(BananaVocabulary.uncache, luid, vocabulary: vocabulary)
         case .didNotUnderstand(let command):
             buffer.writeBananaHeader(2, type: BananaTypeByte.list)
             buffer.writeBananaPlainWord("didNotUnderstand")
@@ -89,11 +82,5 @@ public enum PBEncoder {
         case .undecodableAnswer:
             throw BananaError.notSendable("an undecodable answer")
         }
-    }
-
-    private static func writeLuidMessage(_ word: UInt8, _ luid: Int, vocabulary: Bool, into buffer: inout BananaOutput) {
-        buffer.writeBananaHeader(2, type: BananaTypeByte.list)
-        buffer.writeBananaWord(word, vocabulary: vocabulary)
-        buffer.writeBananaInteger(luid)
     }
 }

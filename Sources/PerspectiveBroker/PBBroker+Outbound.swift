@@ -18,6 +18,8 @@ extension PBBroker {
     func sendOrThrow(_ message: PBMessage) throws {
         guard phase == .open, let context else { throw PBCallError.connectionLost }
         var buffer = outbound ?? context.channel.allocator.buffer(capacity: 1024)
+        // The only reference while encoding: a second one in `outbound` made every write copy the buffer.
+        outbound = nil
         let mark = buffer.writerIndex
         exportedDuringEncoding.removeAll(keepingCapacity: true)
         refusedDuringEncoding = nil

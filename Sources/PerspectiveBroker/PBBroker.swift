@@ -20,8 +20,6 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     static let maxExportRefusals = 3
     /// Past this many calls that timed out and were never answered, the connection is closed.
     static let maxAbandonedRequests = 1024
-    /// The dialects a server offers, in its order of preference.
-    static let offeredDialects: [[UInt8]] = [Array("pb".utf8), Array("none".utf8)]
 
     enum Phase {
         /// Waiting for the dialect choice (server) or offer (client).
@@ -55,8 +53,6 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     /// Where remote methods run: on this connection's event loop, so that a call and its
     /// answer need no hop to another thread unless the method itself awaits one.
     let taskExecutor: EventLoopTaskExecutor
-    /// Remote methods that finished and wait for the event loop to send their answers.
-    let completedCalls = Mutex<[PBCompletedCall]>([])
     /// Calls from other threads waiting for the event loop to send them.
     let outgoingCalls = Mutex<[PBOutgoingCall]>([])
 
@@ -121,7 +117,7 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         }
         if role == .server {
             var buffer = context.channel.allocator.buffer(capacity: 16)
-            PBEncoder.writeDialectOffer(Self.offeredDialects, into: &buffer)
+            PBEncoder.writeDialectOffer(PBDialect.twistedOffer, into: &buffer)
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         }
     }
@@ -206,13 +202,14 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     private func dialectOffered(_ offered: [[UInt8]]) {
         guard role == .client, phase == .handshaking, let context else { return }
-        guard let choice = offered.first(where: { Self.offeredDialects.contains($0) }) else {
+        // The frame decoder already refused an offer without a dialect we speak.
+        guard let chosen = PBDialect.choose(from: offered) else {
             closeConnection(because: "the server offered no dialect we speak")
             return
         }
-        dialect = choice == Self.offeredDialects[0] ? .pb : .none
+        dialect = chosen
         var buffer = context.channel.allocator.buffer(capacity: 16)
-        PBEncoder.writeDialectChoice(choice, into: &buffer)
+        PBEncoder.writeDialectChoice(chosen.name, into: &buffer)
         outbound = buffer
         phase = .open
         send(.version(Self.protocolVersion))
@@ -224,11 +221,12 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     private func dialectChosen(_ chosen: [UInt8]) {
         guard role == .server, phase == .handshaking else { return }
-        guard Self.offeredDialects.contains(chosen) else {
+        // The frame decoder already refused a choice we did not offer.
+        guard let chosen = PBDialect(name: chosen) else {
             closeConnection(because: "the client chose a dialect we did not offer")
             return
         }
-        dialect = chosen == Self.offeredDialects[0] ? .pb : .none
+        dialect = chosen
         phase = .open
         send(.version(Self.protocolVersion))
         ready.succeed(())
@@ -249,7 +247,11 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             receivedCall(call)
         case .answer(let requestID, let result):
             guard let promise = pendingCalls.removeValue(forKey: requestID) else {
-                if abandonedRequests.remove(requestID) != nil { return }
+                if abandonedRequests.remove(requestID) != nil {
+                    // Nobody waits for it, but each reference in it still owes the peer its decref.
+                    _ = resolveIncoming(result)
+                    return
+                }
                 closeConnection(because: "answer for request \(requestID), which is not pending")
                 return
             }
@@ -309,7 +311,7 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     private func receivedCall(_ call: PBCall) {
         let target: (any PBReferenceable)?
         switch call.object {
-        case .name(let name): target = name == Array("root".utf8) ? root : nil
+        case .name: target = call.object == .root ? root : nil
         case .luid(let luid): target = call.isCacheMessage ? nil : exports.object(luid)
         }
         guard let target else {
@@ -337,34 +339,17 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Hands a finished remote method back to the event loop; results that finish close
-    /// together share one loop turn and one write.
+    /// Sends a finished remote method's answer (or failure), at the end of this loop turn.
     private func completed(_ completion: PBCompletedCall) {
-        if eventLoop.inEventLoop {
-            // The usual case: the method ran on this loop.
-            callsInFlight.wrappingSubtract(1, ordering: .relaxed)
-            finishCall(completion.call, target: completion.target, outcome: completion.outcome)
-            scheduleFlush()
-            updateReading()
+        guard eventLoop.inEventLoop else {
+            // Remote methods run on this loop (`taskExecutor`); this is only a safety net.
+            eventLoop.execute { self.completed(completion) }
             return
         }
-        let isFirst = completedCalls.withLock { queue in
-            queue.append(completion)
-            return queue.count == 1
-        }
-        guard isFirst else { return }
-        eventLoop.execute {
-            let batch = self.completedCalls.withLock { queue in
-                defer { queue.removeAll(keepingCapacity: true) }
-                return queue
-            }
-            self.callsInFlight.wrappingSubtract(batch.count, ordering: .relaxed)
-            for completion in batch {
-                self.finishCall(completion.call, target: completion.target, outcome: completion.outcome)
-            }
-            if !self.isInReadBurst { self.flushNow() }
-            self.updateReading()
-        }
+        callsInFlight.wrappingSubtract(1, ordering: .relaxed)
+        finishCall(completion.call, target: completion.target, outcome: completion.outcome)
+        scheduleFlush()
+        updateReading()
     }
 
     /// Pauses reading while too many methods run or the peer does not read our answers;

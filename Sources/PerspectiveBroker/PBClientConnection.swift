@@ -14,7 +14,7 @@ public final class PBClientConnection: Sendable {
     private init(channel: any Channel, broker: PBBroker) {
         self.channel = channel
         self.broker = broker
-        self.root = PBRemoteReference(broker: broker, objectID: .name(Array("root".utf8)))
+        self.root = PBRemoteReference(broker: broker, objectID: .root)
     }
 
     /// Connects, chooses the dialect and sends the version; answers once calls may be sent.

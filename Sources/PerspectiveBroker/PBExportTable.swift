@@ -33,9 +33,6 @@ struct PBExportTable {
         self.limit = limit
     }
 
-    /// How many distinct objects are exported.
-    var count: Int { entries.count }
-
     /// Exports `object` (or adds a reference to it) and answers its luid.
     /// Throws `pb.Error("Maximum PB reference count exceeded.")` past the limit.
     mutating func export(_ object: any PBReferenceable) throws -> Int {

@@ -35,19 +35,14 @@ public enum PBLoginChallenge {
         var md5 = Insecure.MD5()
         hashedSecret.withUnsafeBytes { md5.update(bufferPointer: $0) }
         challenge.withUnsafeBytes { md5.update(bufferPointer: $0) }
-        return md5.finalize().withUnsafeBytes { expected in
-            guard response.count == expected.count else { return false }
-            var difference: UInt8 = 0
-            for index in 0..<expected.count { difference |= response[index] ^ expected[index] }
-            return difference == 0
-        }
+        return md5.finalize().withUnsafeBytes { constantTimeEquals(response, $0) }
     }
 
     /// Whether `response` equals `expected`, in time that does not depend on where they differ.
-    public static func constantTimeEquals(_ response: [UInt8], _ expected: [UInt8]) -> Bool {
+    public static func constantTimeEquals(_ response: some Collection<UInt8>, _ expected: some Collection<UInt8>) -> Bool {
         guard response.count == expected.count else { return false }
         var difference: UInt8 = 0
-        for index in response.indices { difference |= response[index] ^ expected[index] }
+        for (byte, other) in zip(response, expected) { difference |= byte ^ other }
         return difference == 0
     }
 }

@@ -48,9 +48,15 @@ public final class PBServer: Sendable {
 
     private func accept(_ channel: any Channel) throws {
         let connection = PBChannelSetup.connectionInfo(for: channel)
+        let broker = try PBChannelSetup.install(
+            on: channel, role: .server, settings: PBConnectionSettings(configuration), root: root(connection),
+            connection: connection, logger: logger)
+        // Checked and counted under one lock: connections accepted on other loops at the same
+        // moment cannot all pass the check.
         let admitted = state.withLock { state -> Bool in
             if state.isStopping { return false }
             if let limit = configuration.maxConnections, state.connections.count >= limit { return false }
+            state.connections[connection.id] = (channel, broker)
             return true
         }
         guard admitted else {
@@ -60,10 +66,6 @@ public final class PBServer: Sendable {
             ])
             throw ChannelError.ioOnClosedChannel
         }
-        let broker = try PBChannelSetup.install(
-            on: channel, role: .server, settings: PBConnectionSettings(configuration), root: root(connection),
-            connection: connection, logger: logger)
-        state.withLock { $0.connections[connection.id] = (channel, broker) }
         channel.closeFuture.whenComplete { [self] _ in
             _ = state.withLock { $0.connections.removeValue(forKey: connection.id) }
         }
