@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "AuthenticatorTests",
             dependencies: [
-                "Authenticator", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport",
+                "Authenticator", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport", "PBTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

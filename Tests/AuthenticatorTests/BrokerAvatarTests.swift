@@ -1,6 +1,7 @@
 import Banana
 import Foundation
 import PerspectiveBroker
+import PBTestSupport
 import TestSupport
 import Testing
 
@@ -131,8 +132,12 @@ struct BrokerAvatarTests {
 
     @Test func anOversizedStringClosesOnlyThatConnection() async throws {
         let (connection, broker) = try await brokerAvatar(masterPort)
-        let huge = JellyValue.bytes(Array(repeating: 0x61, count: 700_000))
-        await #expect(throws: (any Error).self) { _ = try await broker.callRemote("get_account", huge) }
+        // Raw bytes: our own encoder refuses such a string before it leaves. Dialect "pb",
+        // then a list holding a STRING whose length prefix says 655,361 bytes.
+        let oversized: [UInt8] = [0x02, 0x82, 0x70, 0x62, 0x01, 0x80, 0x01, 0x00, 0x28, 0x82]
+        #expect(try await RawPeer.serverCloses(port: masterPort, after: oversized))
+        // The broker connected before the hostile peer is still served.
+        #expect(try await broker.callRemote("get_account", .string("alice")).dictionaryValue != nil)
         await connection.close()
         let (next, nextBroker) = try await brokerAvatar(masterPort)
         #expect(try await nextBroker.callRemote("get_account", .string("alice")).dictionaryValue != nil)

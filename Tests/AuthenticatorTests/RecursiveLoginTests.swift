@@ -96,8 +96,13 @@ struct RecursiveLoginTests {
         let (connection, _) = try await Client.login(edge2Port, "alice", cookie)
         await connection.close()
         _ = await remoteFailure { _ = try await Client.login(edge2Port, "alice", "wrong") }
-        try await Task.sleep(for: .milliseconds(400))  // one flush interval (50 ms) and then some
-        let audit = try cluster.admin(["audit", "--json", "--database", cluster.database])
+        // Written at the next flush (every 50 ms here): wait for the last record, at most 10 s.
+        var audit = ""
+        for _ in 0..<200 {
+            audit = try cluster.admin(["audit", "--json", "--database", cluster.database])
+            if audit.contains("pbauth.AuthenticationCookieMismatch") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(!audit.contains(cookie))
         #expect(!audit.contains("correct horse"))
         #expect(audit.contains("edge2") && audit.contains("edge1"))

@@ -113,12 +113,15 @@ struct WorkerPoolTests {
         #expect(log.batches == 1)
     }
 
-    /// Blocks a pool thread until opened.
+    /// Blocks a pool thread until opened, for at most 10 s (a test that fails before opening it must still end).
     final class Gate: Sendable {
-        private let condition = Mutex(false)
-        func open() { condition.withLock { $0 = true } }
+        private let isOpen = Mutex(false)
+        func open() { isOpen.withLock { $0 = true } }
         func wait() {
-            while !condition.withLock({ $0 }) { usleep(1_000) }
+            for _ in 0..<10_000 {
+                if isOpen.withLock({ $0 }) { return }
+                usleep(1_000)
+            }
         }
     }
 

@@ -4,20 +4,52 @@ import Logging
 import NIOCore
 import NIOEmbedded
 @testable import PerspectiveBroker
+import Synchronization
 import Testing
 
 struct TimedOut: Error {}
 
+/// `body`'s result, or `TimedOut` after `seconds`. Unstructured on purpose: a task group
+/// would wait for a `body` that ignores cancellation (a testing channel's
+/// `waitForOutboundWrite` does), so the timeout would not end the test.
 func withTimeout<T: Sendable>(seconds: Int = 10, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimedOut()
+    try await withCheckedThrowingContinuation { continuation in
+        let once = ResumeOnce(continuation)
+        let work = Task {
+            do { once.resume(with: .success(try await body())) } catch { once.resume(with: .failure(error)) }
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw TimedOut() }
-        return first
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            work.cancel()
+            once.resume(with: .failure(TimedOut()))
+        }
+    }
+}
+
+/// Resumes a continuation with the first result it is given; later ones are dropped.
+private final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        continuation.withLock { waiting in
+            defer { waiting = nil }
+            return waiting
+        }?.resume(with: result)
+    }
+}
+
+/// The next frame `channel` wrote, passed through `peer`'s frame decoder (bounded wait).
+func nextFrame(writtenBy channel: NIOAsyncTestingChannel, decodedBy peer: NIOAsyncTestingChannel) async throws -> PBFrame {
+    try await withTimeout {
+        while true {
+            if let frame = try await peer.readInbound(as: PBFrame.self) { return frame }
+            let written = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
+            try await peer.writeInbound(written)
+        }
     }
 }
 
@@ -52,14 +84,7 @@ struct BrokerHarness {
 
     /// The next frame the broker wrote (bounded wait).
     func nextFrame() async throws -> PBFrame {
-        let channel = channel, peer = peer
-        return try await withTimeout {
-            while true {
-                if let frame = try await peer.readInbound(as: PBFrame.self) { return frame }
-                let written = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
-                try await peer.writeInbound(written)
-            }
-        }
+        try await PerspectiveBrokerTests.nextFrame(writtenBy: channel, decodedBy: peer)
     }
 
     func nextMessage() async throws -> PBMessage? {

@@ -33,14 +33,7 @@ struct ClientBrokerTests {
         }
 
         func nextFrame() async throws -> PBFrame {
-            let channel = channel, peer = peer
-            return try await withTimeout {
-                while true {
-                    if let frame = try await peer.readInbound(as: PBFrame.self) { return frame }
-                    let written = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
-                    try await peer.writeInbound(written)
-                }
-            }
+            try await PerspectiveBrokerTests.nextFrame(writtenBy: channel, decodedBy: peer)
         }
 
         func send(_ message: PBMessage) async throws {

@@ -147,14 +147,12 @@ struct LoopbackTests {
         let running = try await RunningTestServer.start()
         let client = try await running.connect()
         let avatar = try await client.login(username: Array("alice".utf8), secret: Array("sesame".utf8))
-        let started = ContinuousClock.now
         await #expect {
             _ = try await avatar.callRemote("sleep", arguments: [.int(1)], keywords: [:], timeout: .milliseconds(100))
         } throws: { error in
             if case PBCallError.timedOut = error { return true }
             return false
         }
-        #expect(ContinuousClock.now - started < .milliseconds(900))
         // The answer arrives after the caller gave up: dropped, and the connection stays usable.
         try await Task.sleep(for: .milliseconds(1_200))
         #expect(client.isConnected)

@@ -45,7 +45,10 @@ public enum ChildProcess {
         while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning {
             process.terminate()
-            process.waitUntilExit()
+            // A child that ignores SIGTERM (blocked in a read) gets SIGKILL after 5 s.
+            let killAt = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < killAt { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
         return ProcessOutcome(status: process.terminationStatus, standardOutput: out.wait(), standardError: err.wait())
