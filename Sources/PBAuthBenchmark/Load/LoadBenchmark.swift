@@ -26,8 +26,6 @@ enum LoadBenchmark {
             plan.clients = scenario == .idle ? options.idleConnections : scenario == .password ? options.passwordClients : options.clients
             plan.durationSeconds = options.duration
             plan.warmupSeconds = options.warmup
-            plan.masterPort = cluster.masterPort
-            plan.subordinatePort = cluster.subordinatePort
 
             let cpuBefore = cluster.masterCPUSeconds()
             let subordinateCPUBefore = cluster.subordinateCPUSeconds()

@@ -14,8 +14,15 @@ enum LoadGenerator {
         raiseOpenFileLimit()
         let report: GeneratorReport
         switch plan.scenario {
-        case .check: report = try await measure(plan) { deadline, samples in try await checkLoad(plan, until: deadline, into: samples) }
-        case .login: report = try await measure(plan) { deadline, samples in try await loginLoad(plan, until: deadline, into: samples) }
+        case .check:
+            // Set-up (cookies by password, broker logins) happens before the clock starts.
+            let brokers = try await connectBrokers(plan)
+            let calls = checkCalls(plan, cookies: try await cookies(plan))
+            report = try await measure(plan) { deadline, samples in await checkLoad(brokers, calls: calls, until: deadline, into: samples) }
+            for (connection, _) in brokers { await connection.close() }
+        case .login:
+            let cookies = try await cookies(plan)
+            report = try await measure(plan) { deadline, samples in try await loginLoad(plan, cookies: cookies, until: deadline, into: samples) }
         case .password: report = try await measure(plan) { deadline, samples in try await passwordLoad(plan, until: deadline, into: samples) }
         case .mixed: report = try await mixed(plan)
         case .idle: report = try await idle(plan)
@@ -33,7 +40,7 @@ enum LoadGenerator {
         try await load(start + plan.durationSeconds, sink)
         let wall = monotonicSeconds() - start
         return GeneratorReport(scenario: plan.scenario.rawValue, primary: sink.samples.summary(duration: wall),
-                               secondary: nil, generatorCores: (processCPUSeconds() - cpuStart) / wall, durationSeconds: wall)
+                               secondary: nil, generatorCores: (processCPUSeconds() - cpuStart) / wall)
     }
 
     // MARK: Scenarios
@@ -51,33 +58,45 @@ enum LoadGenerator {
         return cookies
     }
 
-    /// `check`: broker connections at the master, each with `inFlight` authenticate_account calls outstanding.
-    static func checkLoad(_ plan: LoadPlan, until deadline: Double, into sink: SampleSink, cookies given: [String]? = nil) async throws {
-        let cookies: [String]
-        if let given { cookies = given } else { cookies = try await Self.cookies(plan) }
-        let verifiers = cookies.map { Array(Insecure.MD5.hash(data: Array($0.utf8))) }
+    /// The broker connections of `check`, logged in at the master.
+    static func connectBrokers(_ plan: LoadPlan) async throws -> [(PBClientConnection, PBRemoteReference)] {
         var brokers: [(PBClientConnection, PBRemoteReference)] = []
         for _ in 0..<plan.connections {
             let connection = try await PBClientConnection.connect(host: plan.masterHost, port: plan.masterPort, group: group)
             brokers.append((connection, try await connection.login(username: Array(plan.broker.utf8), secret: Array(plan.token.utf8))))
         }
+        return brokers
+    }
+
+    /// The calls of `check`, for each connection and lane, made up front: 16 challenge-responses
+    /// per lane that a subordinate would forward. The master checks each one in full whatever
+    /// its challenge, and the generator should cost as little as it can.
+    static func checkCalls(_ plan: LoadPlan, cookies: [String]) -> [[[[JellyValue]]]] {
+        let verifiers = cookies.map { Array(Insecure.MD5.hash(data: Array($0.utf8))) }
         let user = JellyValue.string(plan.user)
+        return (0..<plan.connections).map { index in
+            (0..<plan.inFlight).map { lane in
+                let verifier = verifiers[(index + lane) % verifiers.count]
+                return (0..<16).map { _ in
+                    let challenge = PBLoginChallenge.makeChallenge()
+                    return [user, .bytes(challenge), .bytes(PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge))]
+                }
+            }
+        }
+    }
+
+    /// `check`: each broker connection with `calls[connection].count` authenticate_account calls outstanding.
+    static func checkLoad(_ brokers: [(PBClientConnection, PBRemoteReference)], calls: [[[[JellyValue]]]],
+                          until deadline: Double, into sink: SampleSink) async {
         await withTaskGroup(of: LatencySamples.self) { tasks in
             for (index, (connection, broker)) in brokers.enumerated() {
-                for lane in 0..<plan.inFlight {
-                    let verifier = verifiers[(index + lane) % verifiers.count]
-                    // The calls a subordinate would forward, made up front: the master checks each one
-                    // in full whatever its challenge, and the generator should cost as little as it can.
-                    let calls: [[JellyValue]] = (0..<16).map { _ in
-                        let challenge = PBLoginChallenge.makeChallenge()
-                        return [user, .bytes(challenge), .bytes(PBLoginChallenge.response(hashedSecret: verifier, challenge: challenge))]
-                    }
-                    // On the connection's own event loop, for the same reason.
+                for lane in calls[index] {
+                    // On the connection's own event loop: the generator should cost as little as it can.
                     tasks.addTask(executorPreference: connection.taskExecutor) {
                         var samples = LatencySamples()
                         var next = 0
                         while monotonicSeconds() < deadline {
-                            let arguments = calls[next % calls.count]
+                            let arguments = lane[next % lane.count]
                             next += 1
                             let started = monotonicSeconds()
                             do {
@@ -93,13 +112,11 @@ enum LoadGenerator {
             }
             for await samples in tasks { sink.merge(samples) }
         }
-        for (connection, _) in brokers { await connection.close() }
     }
 
     /// `login`: clients doing a full cookie login at the subordinate, in a loop.
-    static func loginLoad(_ plan: LoadPlan, until deadline: Double, into sink: SampleSink) async throws {
+    static func loginLoad(_ plan: LoadPlan, cookies: [String], until deadline: Double, into sink: SampleSink) async throws {
         guard let port = plan.subordinatePort else { throw BenchError.missing("a subordinate") }
-        let cookies = try await cookies(plan)
         await withTaskGroup(of: LatencySamples.self) { tasks in
             for client in 0..<plan.clients {
                 let cookie = Array(cookies[client % cookies.count].utf8)
@@ -158,20 +175,23 @@ enum LoadGenerator {
         var passwordPlan = plan
         passwordPlan.clients = max(1, plan.clients / 8)
         let checks = SampleSink(), passwords = SampleSink()
-        // Cookies first: under the password load they would wait behind every hash.
-        let cookies = try await cookies(plan)
+        // Set-up first: under the password load, cookies would wait behind every hash.
+        let brokers = try await connectBrokers(plan)
+        let calls = checkCalls(plan, cookies: try await cookies(plan))
         let cpuStart = processCPUSeconds(), start = monotonicSeconds()
         let deadline = start + plan.warmupSeconds + plan.durationSeconds
         async let passwordRun: Void = passwordLoad(passwordPlan, until: deadline, into: passwords)
         // Let the password load reach full speed before measuring checks.
         try await Task.sleep(for: .seconds(plan.warmupSeconds))
         let checkStart = monotonicSeconds()
-        try await checkLoad(plan, until: deadline, into: checks, cookies: cookies)
+        await checkLoad(brokers, calls: calls, until: deadline, into: checks)
+        let checkDuration = monotonicSeconds() - checkStart
         try await passwordRun
+        for (connection, _) in brokers { await connection.close() }
         let wall = monotonicSeconds() - start
-        return GeneratorReport(scenario: "mixed", primary: checks.samples.summary(duration: monotonicSeconds() - checkStart),
+        return GeneratorReport(scenario: "mixed", primary: checks.samples.summary(duration: checkDuration),
                                secondary: passwords.samples.summary(duration: wall),
-                               generatorCores: (processCPUSeconds() - cpuStart) / wall, durationSeconds: wall)
+                               generatorCores: (processCPUSeconds() - cpuStart) / wall)
     }
 
     /// `idle`: `clients` logged-in connections held open until standard input closes.
@@ -191,7 +211,7 @@ enum LoadGenerator {
         _ = readLine()  // the orchestrator has sampled the master's memory
         for (connection, _) in held { await connection.close() }
         return GeneratorReport(scenario: "idle", primary: samples.summary(duration: wall), secondary: nil,
-                               generatorCores: 0, durationSeconds: wall)
+                               generatorCores: 0)
     }
 }
 

@@ -34,5 +34,4 @@ struct GeneratorReport: Codable, Sendable {
     var secondary: LatencySummary?
     /// Generator CPU seconds per wall second (1.0 = one core busy).
     var generatorCores: Double
-    var durationSeconds: Double
 }
