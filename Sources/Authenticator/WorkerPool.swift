@@ -32,12 +32,13 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     /// Starts `count` threads; each calls `makeResource` once on its own thread.
     /// Throws the first error a thread met while making its resource.
     ///
-    /// `niceness` above 0 lowers the threads' scheduling priority (Linux: per thread), so
-    /// that long work here (scrypt) yields the processor to short work elsewhere (cookie checks).
+    /// `background` threads run only on processor time that nothing else wants (Linux
+    /// `SCHED_IDLE`, per thread; nice 19 where that is refused), so that long work here
+    /// (scrypt) gives way at once to short work elsewhere (cookie checks).
     ///
     /// `readBatch`, when given, receives read-only jobs (`read`) that were queued one after
     /// another and must run its closure exactly once, for example inside a read transaction.
-    init(name: String, count: Int, niceness: Int32 = 0, jobsPerAwakeThread: Int = 4,
+    init(name: String, count: Int, background: Bool = false, jobsPerAwakeThread: Int = 4,
          makeResource: @escaping @Sendable () throws -> Resource, close: @escaping @Sendable (Resource) -> Void,
          readBatch: ((Resource, () -> Void) -> Void)? = nil) throws {
         self.name = name
@@ -46,7 +47,7 @@ final class WorkerPool<Resource>: @unchecked Sendable {
         let startup = StartupGate(count: count)
         for index in 0..<count {
             let thread = Thread { [self] in
-                if niceness != 0 { Self.lowerPriority(by: niceness) }
+                if background { Self.runInBackground() }
                 let resource: Resource
                 do {
                     resource = try makeResource()
@@ -109,13 +110,19 @@ final class WorkerPool<Resource>: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Lowers the calling thread's priority. On Linux the nice value belongs to each
-    /// thread, and `setpriority(PRIO_PROCESS, 0, …)` changes the calling thread's only.
-    private static func lowerPriority(by niceness: Int32) {
+    /// Puts the calling thread in the background. On Linux the nice value and the
+    /// scheduling policy belong to each thread: `setpriority(PRIO_PROCESS, 0, …)` and
+    /// `sched_setscheduler(0, …)` change the calling thread's only.
+    private static func runInBackground() {
         #if os(Linux)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+        var parameter = sched_param(sched_priority: 0)
+        _ = sched_setscheduler(0, schedIdle, &parameter)
         #endif
     }
+
+    /// Linux's SCHED_IDLE (5), which Glibc's Swift overlay does not export.
+    private static var schedIdle: Int32 { 5 }
 
     /// Runs `body` on one of the pool's threads with that thread's resource.
     func run<Result: Sendable>(_ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
