@@ -155,6 +155,15 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
+            name: "HostileDaemonTests",
+            dependencies: [
+                "TestSupport", "PBTestSupport", "PerspectiveBroker", "Banana",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
             name: "InteropTests",
             dependencies: [
                 "PBTestSupport", "PerspectiveBroker", "Banana", "TestSupport",
