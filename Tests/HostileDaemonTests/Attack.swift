@@ -2,11 +2,13 @@ import Foundation
 import Testing
 
 /// Where an attacker stands when it sends its bytes.
-enum Stance: String, Sendable {
+enum Stance: String, Sendable, CaseIterable, CustomTestStringConvertible {
     /// Connected, handshake done, not logged in.
     case stranger = "before login"
     /// Logged in with a cookie: the normal limits apply.
     case loggedIn = "after login"
+
+    var testDescription: String { rawValue }
 }
 
 /// The raw attacker's ways of sending bytes and checking what the server did about them.
@@ -27,6 +29,7 @@ enum Attack {
     static func expectClosed(_ deployment: Deployment, _ stance: Stance, _ what: String, within seconds: Double = 15,
                              sourceLocation: SourceLocation = #_sourceLocation,
                              _ message: @escaping @Sendable (_ peer: RawPB, _ avatar: Int) -> [UInt8]) async {
+        guard deployment.checkAlive("before \(what) \(stance.rawValue)", sourceLocation: sourceLocation) else { return }
         do {
             let (peer, avatar) = try await peer(deployment, stance)
             let started = Date()
@@ -37,12 +40,14 @@ enum Attack {
                 let closed = peer.socket.waitForServerClose(within: max(1, seconds - Date().timeIntervalSince(started)))
                 return (closed, "\(bytes.count) bytes, send \(sent), received \(peer.socket.receivedSummary())")
             }
+            guard deployment.checkAlive("during \(what) \(stance.rawValue)", sourceLocation: sourceLocation) else { return }
             #expect(closed, """
                 the \(deployment.target) did not close the connection within \(seconds) s after \(what) \(stance.rawValue) \
                 (\(detail))
                 \(Deployment.tail(deployment.process, 8))
                 """, sourceLocation: sourceLocation)
         } catch {
+            guard deployment.checkAlive("before \(what) \(stance.rawValue)", sourceLocation: sourceLocation) else { return }
             Issue.record("\(what) \(stance.rawValue): could not set up the attack: \(error)\n\(Deployment.tail(deployment.process, 8))",
                          sourceLocation: sourceLocation)
         }
@@ -54,6 +59,7 @@ enum Attack {
                                logStart: Int, bystander: Bystander?, expectClosingLog: Bool = true,
                                sourceLocation: SourceLocation = #_sourceLocation) async {
         let report = watch.finish()
+        guard deployment.checkAlive("during \(what)", sourceLocation: sourceLocation) else { return }
         if expectClosingLog {
             await deployment.expectClosingLogged(since: logStart, what, sourceLocation: sourceLocation)
         }

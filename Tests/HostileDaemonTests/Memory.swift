@@ -104,7 +104,7 @@ enum Bounds {
     /// 100,000 pipelined calls, answers read.
     static let flood = mebibytes(debug: 48, strict: 16)
     /// Pipelined calls whose answers are never read (8 MiB of output allowed after login).
-    static let neverReads = mebibytes(debug: 64, strict: 24)
+    static let neverReads = mebibytes(debug: 40, strict: 24)
     /// Many small protocol violations (decrefs, unsolicited answers, challengers, slow peers).
     static let smallViolations = mebibytes(debug: 24, strict: 8)
     /// A subordinate fed by a malicious upstream (garbage, a 10 MB answer…).

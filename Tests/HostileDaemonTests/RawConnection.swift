@@ -44,6 +44,12 @@ final class RawConnection: @unchecked Sendable {
         self.fd = fd
     }
 
+    /// Wraps a socket accepted by a listener of the test (made non-blocking here).
+    init(accepted fd: Int32) {
+        self.fd = fd
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+
     deinit { close() }
 
     /// Connects to `host:port` (optionally from `source`) within `timeout` seconds.
@@ -97,24 +103,29 @@ final class RawConnection: @unchecked Sendable {
         return ready > 0
     }
 
-    /// Writes `bytes`, waiting at most `timeout` seconds in all for the socket to take them.
+    /// Writes `bytes`, waiting at most `timeout` seconds in all for the socket to take them,
+    /// and at most `stallAfter` seconds (when given) for any progress.
     @discardableResult
-    func send(_ bytes: [UInt8], timeout: Double = 10) -> SendOutcome {
+    func send(_ bytes: [UInt8], timeout: Double = 10, stallAfter: Double? = nil) -> SendOutcome {
         let deadline = Date().addingTimeInterval(timeout)
+        var lastProgress = Date()
         var offset = 0
         return bytes.withUnsafeBytes { raw -> SendOutcome in
             while offset < raw.count {
                 let written = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
                 if written > 0 {
                     offset += written
+                    lastProgress = Date()
                     continue
                 }
                 let code = errno
                 if written < 0, code == EAGAIN || code == EWOULDBLOCK || code == EINTR {
-                    let left = deadline.timeIntervalSinceNow
+                    var left = deadline.timeIntervalSinceNow
+                    if let stallAfter { left = min(left, stallAfter - Date().timeIntervalSince(lastProgress)) }
+                    // poll also wakes for an error or hang-up: the next send tells which.
                     if left <= 0 || !poll(events: Int16(POLLOUT), timeout: left) {
-                        // poll also wakes for an error or hang-up: the next send tells which.
-                        if deadline.timeIntervalSinceNow <= 0 { return .stalled(bytesSent: offset) }
+                        let stalled = stallAfter.map { Date().timeIntervalSince(lastProgress) >= $0 } ?? false
+                        if stalled || deadline.timeIntervalSinceNow <= 0 { return .stalled(bytesSent: offset) }
                     }
                     continue
                 }
