@@ -20,7 +20,8 @@ struct BrokerPortal: PBPortal {
         do {
             status = try await checker.authenticateAccount(username: name, challenge: challenge, response: response,
                                                            via: [], source: connection.remoteAddress)
-        } catch let failure as AuthenticationFailure {
+        } catch let error where AuthenticationFailure(local: error) != nil {
+            let failure = AuthenticationFailure(local: error)!
             logger.info("login refused", metadata: ["account": "\(AccountName.recordable(name))", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
             throw PBFailures.unauthorizedLogin()
         } catch {

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import PerspectiveBroker
+
+/// The bounds on connections that both daemons share (`max_connections`,
+/// `max_connections_per_source`, `idle_timeout`, `logged_in_idle_timeout`).
+public struct ConnectionSettings: Sendable, Equatable {
+    /// At most this many open connections in all; more are closed at once. Enough for
+    /// 10,000 logged-in brokers and users with room to spare (the daemon raises its
+    /// open-file limit to match).
+    public var maxConnections = 16_384
+    /// At most this many open connections from one IP address.
+    public var maxConnectionsPerSource = 1_024
+    /// Seconds a connection that has not logged in may go without completing a message.
+    public var idleTimeout = 30
+    /// Seconds a logged-in connection may go without a message; 0 turns it off.
+    public var loggedInIdleTimeout = 3_600
+
+    /// The configuration file keys.
+    public static let keys = ["max_connections", "max_connections_per_source", "idle_timeout", "logged_in_idle_timeout"]
+
+    /// The defaults.
+    public init() {}
+
+    /// Reads the four settings, falling back to the defaults.
+    public init(settings: Settings) throws {
+        let defaults = ConnectionSettings()
+        maxConnections = try settings.integer("max_connections", default: defaults.maxConnections, range: 1...1_000_000)
+        maxConnectionsPerSource = try settings.integer("max_connections_per_source", default: defaults.maxConnectionsPerSource, range: 1...1_000_000)
+        idleTimeout = try settings.integer("idle_timeout", default: defaults.idleTimeout, range: 1...86_400)
+        loggedInIdleTimeout = try settings.integer("logged_in_idle_timeout", default: defaults.loggedInIdleTimeout, range: 0...(366 * 86_400))
+    }
+
+    /// A server configuration for `endpoint` with these bounds.
+    func serverConfiguration(_ endpoint: Endpoint) -> PBServerConfiguration {
+        var strangers = PBStrangerLimits()
+        strangers.idleTimeout = .seconds(idleTimeout)
+        return PBServerConfiguration(
+            host: endpoint.host, port: endpoint.port,
+            maxConnections: maxConnections, maxConnectionsPerSource: maxConnectionsPerSource,
+            idleTimeout: loggedInIdleTimeout > 0 ? .seconds(loggedInIdleTimeout) : nil,
+            strangers: strangers)
+    }
+
+    /// Raises this process's open-file limit towards what `maxConnections` needs (plus room
+    /// for the database and the listeners), up to the hard limit; warns when that is less.
+    func raiseOpenFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = rlim_t(maxConnections + 256)
+        if limit.rlim_cur < wanted {
+            var raised = limit
+            raised.rlim_cur = min(wanted, limit.rlim_max)
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        if limit.rlim_cur < wanted {
+            logger.warning("the open-file limit is below what max_connections needs; connections past it will fail", metadata: [
+                "open_file_limit": "\(limit.rlim_cur)", "max_connections": "\(maxConnections)",
+            ])
+        }
+    }
+}
