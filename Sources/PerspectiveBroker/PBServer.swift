@@ -111,6 +111,17 @@ public final class PBServer: Sendable {
         }
     }
 
+    /// Makes `channel` one PB server connection, exactly as `PBServer` does for the connections
+    /// it accepts, minus the counting of connections (for servers with their own bootstrap,
+    /// and for fuzzing the whole broker in an embedded channel). Must run on `channel`'s
+    /// event loop, before the channel is active.
+    public static func configureConnection(_ channel: any Channel, configuration: PBServerConfiguration,
+                                           root: any PBReferenceable, logger: Logger) throws {
+        let connection = PBChannelSetup.connectionInfo(for: channel)
+        _ = try PBChannelSetup.install(on: channel, role: .server, settings: PBConnectionSettings(configuration), root: root,
+                                       connection: connection, logger: logger)
+    }
+
     /// How many connections are open.
     public var connectionCount: Int { state.withLock { $0.connections.count } }
 
