@@ -1,4 +1,5 @@
 import Banana
+import PerspectiveBroker
 
 /// The precise reasons a check fails (protocol.md section 4), as they travel to
 /// brokers. Each one lists `twisted.cred.error.UnauthorizedLogin` among its
@@ -20,6 +21,8 @@ public enum AuthenticationFailure: Error, Sendable, Equatable, CaseIterable {
     case noAuthenticationCookie
     /// The upstream broker cannot be reached.
     case upstreamUnavailable
+    /// The broker's work queue is full: the check was refused at once instead of waiting.
+    case overloaded
 
     /// The failure's type name on the wire, e.g. `pbauth.NoSuchAccount`.
     public var typeName: String {
@@ -32,6 +35,7 @@ public enum AuthenticationFailure: Error, Sendable, Equatable, CaseIterable {
         case .hopLimitExceeded: "pbauth.HopLimitExceeded"
         case .noAuthenticationCookie: "pbauth.NoAuthenticationCookie"
         case .upstreamUnavailable: "pbauth.UpstreamUnavailable"
+        case .overloaded: "pbauth.Overloaded"
         }
     }
 
@@ -46,6 +50,7 @@ public enum AuthenticationFailure: Error, Sendable, Equatable, CaseIterable {
         case .hopLimitExceeded: "hop limit exceeded or forwarding loop"
         case .noAuthenticationCookie: "this session did not begin with a password"
         case .upstreamUnavailable: "upstream broker unavailable"
+        case .overloaded: "too much work waits at this broker; try again later"
         }
     }
 
@@ -68,6 +73,17 @@ public enum AuthenticationFailure: Error, Sendable, Equatable, CaseIterable {
             parents = [typeName] + Self.unauthorizedLoginParents
         }
         return JellyFailure(type: typeName, value: message, parents: parents)
+    }
+
+    /// The failure that local `error` stands for on the wire: a full work queue here
+    /// (`WorkerPoolError.overloaded`, or too many calls waiting upstream) is `overloaded`.
+    init?(local error: any Error) {
+        switch error {
+        case let failure as AuthenticationFailure: self = failure
+        case WorkerPoolError.overloaded: self = .overloaded
+        case PBCallError.tooManyPendingCalls: self = .overloaded
+        default: return nil
+        }
     }
 
     /// Recognizes a failure that an upstream broker sent.

@@ -48,11 +48,16 @@ final class BrokerAvatar: PBReferenceable {
                 try arguments.expect(2...2)
                 try await checker.revokeSession(username: try arguments.text(0, "username"), session: try arguments.text(1, "session"))
                 return .none
+            case "ping":
+                // The heartbeat of a subordinate's upstream link: it keeps an idle link open.
+                try arguments.expect(0...0)
+                return .none
             default:
                 throw PBCallError.noSuchMethod(method)
             }
-        } catch let failure as AuthenticationFailure {
-            throw failure.jellyFailure
+        } catch {
+            if let failure = AuthenticationFailure(local: error) { throw failure.jellyFailure }
+            throw error
         }
     }
 }

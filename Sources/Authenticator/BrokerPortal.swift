@@ -8,6 +8,12 @@ import PerspectiveBroker
 /// always looks the same to the user (plain `UnauthorizedLogin`); the precise
 /// reason goes to the log and, at the master, to the audit log.
 struct BrokerPortal: PBPortal {
+    /// The root object a pbauth broker serves: the PB portal root over this portal, passing
+    /// other methods to `fallback` (the master's `authenticate`).
+    static func root(checker: any Checker, logger: Logger, fallback: (any PBReferenceable)? = nil) -> PBPortalRoot {
+        PBPortalRoot(portal: BrokerPortal(checker: checker, logger: logger), fallback: fallback)
+    }
+
     let checker: any Checker
     let logger: Logger
 
@@ -20,7 +26,8 @@ struct BrokerPortal: PBPortal {
         do {
             status = try await checker.authenticateAccount(username: name, challenge: challenge, response: response,
                                                            via: [], source: connection.remoteAddress)
-        } catch let failure as AuthenticationFailure {
+        } catch let error where AuthenticationFailure(local: error) != nil {
+            let failure = AuthenticationFailure(local: error)!
             logger.info("login refused", metadata: ["account": "\(AccountName.recordable(name))", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
             throw PBFailures.unauthorizedLogin()
         } catch {
@@ -39,4 +46,11 @@ struct BrokerPortal: PBPortal {
             return PBAvatarLogin(avatar: BrokerAvatar(principal: status.username, checker: checker), logout: nil)
         }
     }
+}
+
+/// The root object of a pbauth broker for `checker`: the standard PB portal whose logins
+/// `checker` decides, serving user avatars and broker avatars (protocol.md sections 1, 3
+/// and 4). What a subordinate serves; a Swift application broker can serve it too.
+public func brokerRoot(checker: any Checker, logger: Logger) -> any PBReferenceable {
+    BrokerPortal.root(checker: checker, logger: logger)
 }

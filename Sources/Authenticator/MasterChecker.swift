@@ -33,15 +33,15 @@ final class MasterChecker: Checker {
                 configuration: configuration.storeConfiguration
             )
         }
-        quick = try WorkerPool(name: "database", count: configuration.databaseThreads, makeResource: open, close: { $0.close() },
-                               readBatch: Self.inOneSnapshot)
+        quick = try WorkerPool(name: "database", count: configuration.databaseThreads, maxQueuedJobs: configuration.databaseQueue,
+                               makeResource: open, close: { $0.close() }, readBatch: Self.inOneSnapshot)
         do {
             // In the background: under cookie-check load a hash takes longer, and checks keep
             // their latency (mixed load, A/B: check p99 ratio 1.24-1.55 with SCHED_IDLE against
             // 1.61-1.73 at nice 19; passwords 1.3-1.5/s against 1.7-1.9/s; alone, 4.5/s either way).
             // Every queued hash wakes a sleeping thread: a hash is long, parallelism up to the cap is the point.
             passwords = try WorkerPool(name: "scrypt", count: configuration.passwordThreads, background: true, jobsPerAwakeThread: 0,
-                                       makeResource: open, close: { $0.close() })
+                                       maxQueuedJobs: configuration.passwordQueue, makeResource: open, close: { $0.close() })
         } catch {
             quick.shutdown()
             throw error
@@ -56,7 +56,7 @@ final class MasterChecker: Checker {
         let pending = activity.drain()
         guard !pending.lastSeen.isEmpty || !pending.records.isEmpty else { return pending.dropped }
         do {
-            try await quick.run { store in
+            try await quick.run(bounded: false) { store in
                 try store.recordActivity(lastSeen: pending.lastSeen, audit: pending.records.map(\.auditEntry))
             }
         } catch {

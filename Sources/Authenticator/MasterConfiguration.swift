@@ -25,6 +25,12 @@ public struct MasterConfiguration: Sendable, Equatable {
     public var databaseThreads = 2
     /// At most this many scrypt computations run at once, each on its own thread.
     public var passwordThreads = 1
+    /// At most this many database jobs wait for a thread; more fail at once (`pbauth.Overloaded`).
+    public var databaseQueue = 4_096
+    /// At most this many password hashes wait for a thread; more fail at once.
+    public var passwordQueue = 32
+    /// The bounds on connections.
+    public var connections = ConnectionSettings()
     /// scrypt cost: log2 of N.
     public var scryptLogN = 17
     /// scrypt block size r.
@@ -42,7 +48,8 @@ public struct MasterConfiguration: Sendable, Equatable {
     public static let keys: [String] = [
         "listen", "database", "key_file", "pb_password_login", "session_lifetime", "session_idle_limit",
         "lockout_threshold", "lockout_seconds", "allow_remote_authenticate", "database_threads",
-        "password_threads", "scrypt_ln", "scrypt_r", "scrypt_p", "flush_interval_ms",
+        "password_threads", "database_queue", "password_queue", "scrypt_ln", "scrypt_r", "scrypt_p", "flush_interval_ms",
+    ] + ConnectionSettings.keys + [
         "shutdown_grace", "log_level",
     ]
 
@@ -63,6 +70,9 @@ public struct MasterConfiguration: Sendable, Equatable {
         allowRemoteAuthenticate = try settings.boolean("allow_remote_authenticate", default: defaults.allowRemoteAuthenticate)
         databaseThreads = try settings.integer("database_threads", default: defaults.databaseThreads, range: 1...64)
         passwordThreads = try settings.integer("password_threads", default: defaults.passwordThreads, range: 1...64)
+        databaseQueue = try settings.integer("database_queue", default: defaults.databaseQueue, range: 1...1_000_000)
+        passwordQueue = try settings.integer("password_queue", default: defaults.passwordQueue, range: 1...1_000_000)
+        connections = try ConnectionSettings(settings: settings)
         scryptLogN = try settings.integer("scrypt_ln", default: defaults.scryptLogN, range: 1...22)
         scryptR = try settings.integer("scrypt_r", default: defaults.scryptR, range: 1...32)
         scryptP = try settings.integer("scrypt_p", default: defaults.scryptP, range: 1...16)

@@ -34,7 +34,8 @@ final class MasterRootMethods: PBReferenceable {
             let status = try await checker.authenticatePassword(username: username, password: password, source: connection.remoteAddress)
             logger.info("login", metadata: ["account": "\(status.username)", "kind": "user", "method": "authenticate", "source": "\(connection.remoteAddress)"])
             return status.jellyValue
-        } catch let failure as AuthenticationFailure {
+        } catch {
+            guard let failure = AuthenticationFailure(local: error) else { throw error }
             logger.info("login refused", metadata: ["account": "\(AccountName.recordable(username))", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
             throw PBFailures.unauthorizedLogin()
         }

@@ -25,13 +25,14 @@ public struct MasterService: Service {
     /// Serves until a graceful shutdown (SIGTERM or SIGINT through the service group),
     /// then stops as described above. Throws when the master cannot start.
     public func run() async throws {
+        configuration.connections.raiseOpenFileLimit(logger: logger)
         let configuration = self.configuration
         try prepareDatabase()
         let checker = try MasterChecker(configuration: configuration)
         let portal = BrokerPortal(checker: checker, logger: logger)
         let rootMethods = MasterRootMethods(checker: checker, allowRemote: configuration.allowRemoteAuthenticate, logger: logger)
         let server = PBServer(
-            configuration: PBServerConfiguration(host: configuration.listen.host, port: configuration.listen.port),
+            configuration: configuration.connections.serverConfiguration(configuration.listen),
             group: group,
             logger: logger,
             root: { _ in PBPortalRoot(portal: portal, fallback: rootMethods) }

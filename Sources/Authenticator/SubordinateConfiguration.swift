@@ -17,6 +17,11 @@ public struct SubordinateConfiguration: Sendable, Equatable {
     public var reconnectMaxDelayMilliseconds = 5_000
     /// How long one call to the upstream may take, in milliseconds.
     public var upstreamTimeoutMilliseconds = 10_000
+    /// Seconds between two heartbeats (`ping()`) on the upstream link, which keep it open
+    /// while idle; below the upstream's `logged_in_idle_timeout`.
+    public var upstreamHeartbeat = 60
+    /// The bounds on connections.
+    public var connections = ConnectionSettings()
     /// How long a shutdown waits for calls in flight, in seconds.
     public var shutdownGraceSeconds = 10
     /// The log level: trace, debug, info, notice, warning, error, critical.
@@ -25,7 +30,9 @@ public struct SubordinateConfiguration: Sendable, Equatable {
     /// The configuration file keys, in the order `config/subordinate.conf` lists them.
     public static let keys: [String] = [
         "listen", "upstream", "broker", "token_file", "hop_limit", "reconnect_max_delay_ms",
-        "upstream_timeout_ms", "shutdown_grace", "log_level",
+        "upstream_timeout_ms", "upstream_heartbeat",
+    ] + ConnectionSettings.keys + [
+        "shutdown_grace", "log_level",
     ]
 
     /// The defaults (no upstream yet).
@@ -41,6 +48,8 @@ public struct SubordinateConfiguration: Sendable, Equatable {
         hopLimit = try settings.integer("hop_limit", default: defaults.hopLimit, range: 1...64)
         reconnectMaxDelayMilliseconds = try settings.integer("reconnect_max_delay_ms", default: defaults.reconnectMaxDelayMilliseconds, range: 10...600_000)
         upstreamTimeoutMilliseconds = try settings.integer("upstream_timeout_ms", default: defaults.upstreamTimeoutMilliseconds, range: 10...600_000)
+        upstreamHeartbeat = try settings.integer("upstream_heartbeat", default: defaults.upstreamHeartbeat, range: 1...86_400)
+        connections = try ConnectionSettings(settings: settings)
         shutdownGraceSeconds = try settings.integer("shutdown_grace", default: defaults.shutdownGraceSeconds, range: 0...3_600)
         logLevel = settings.string("log_level") ?? defaults.logLevel
         guard upstream != nil else { throw ConfigurationError.missing(key: "upstream", hint: "--upstream HOST:PORT") }

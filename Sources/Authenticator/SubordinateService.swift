@@ -23,18 +23,21 @@ public struct SubordinateService: Service {
     /// Serves until a graceful shutdown (SIGTERM or SIGINT through the service group),
     /// then stops as described above. Throws when the subordinate cannot start.
     public func run() async throws {
+        configuration.connections.raiseOpenFileLimit(logger: logger)
         // The initializer of SubordinateConfiguration refuses a configuration without these.
         guard let upstream = configuration.upstream, let principal = configuration.broker, let tokenFile = configuration.tokenFile else {
             throw ConfigurationError.missing(key: "upstream", hint: "--upstream, --broker and --token-file are required")
         }
         let token = try Self.readToken(tokenFile)
         let link = UpstreamLink(upstream: upstream, principal: principal, token: token, group: group, logger: logger,
-                                maximumDelay: .milliseconds(configuration.reconnectMaxDelayMilliseconds))
+                                maximumDelay: .milliseconds(configuration.reconnectMaxDelayMilliseconds),
+                                heartbeat: .seconds(configuration.upstreamHeartbeat),
+                                callTimeout: .milliseconds(configuration.upstreamTimeoutMilliseconds))
         let checker = UpstreamChecker(link: link, principal: principal, hopLimit: configuration.hopLimit,
                                       timeout: .milliseconds(configuration.upstreamTimeoutMilliseconds))
         let portal = BrokerPortal(checker: checker, logger: logger)
         let server = PBServer(
-            configuration: PBServerConfiguration(host: configuration.listen.host, port: configuration.listen.port),
+            configuration: configuration.connections.serverConfiguration(configuration.listen),
             group: group,
             logger: logger,
             root: { _ in PBPortalRoot(portal: portal, fallback: nil) }

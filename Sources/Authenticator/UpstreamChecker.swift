@@ -46,6 +46,8 @@ final class UpstreamChecker: Checker {
             // The precise pbauth failures keep their meaning; any other failure passes through unchanged.
             if let known = AuthenticationFailure(failure) { throw known }
             throw failure
+        } catch PBCallError.tooManyPendingCalls {
+            throw AuthenticationFailure.overloaded
         } catch {
             throw AuthenticationFailure.upstreamUnavailable
         }

@@ -14,15 +14,24 @@ final class UpstreamLink: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let maximumDelay: Duration
+    private let heartbeat: Duration
+    private let callTimeout: Duration
     private let state = Mutex(UpstreamState())
 
-    init(upstream: Endpoint, principal: String, token: [UInt8], group: any EventLoopGroup, logger: Logger, maximumDelay: Duration) {
+    /// What an upstream may send: its answers are statuses and small dicts (well under 1 KiB),
+    /// so 256 KiB per message bounds a broken or hostile upstream with room to spare.
+    static let limits = BananaLimits(maxStringBytes: 65_536, maxListCount: 4_096, maxMessageBytes: 256 * 1024)
+
+    init(upstream: Endpoint, principal: String, token: [UInt8], group: any EventLoopGroup, logger: Logger, maximumDelay: Duration,
+         heartbeat: Duration = .seconds(60), callTimeout: Duration = .seconds(10)) {
         self.upstream = upstream
         self.principal = principal
         self.token = token
         self.group = group
         self.logger = logger
         self.maximumDelay = maximumDelay
+        self.heartbeat = heartbeat
+        self.callTimeout = callTimeout
     }
 
     /// The upstream's broker avatar, or `UpstreamUnavailable` while there is no working connection.
@@ -36,14 +45,19 @@ final class UpstreamLink: Sendable {
         var delay = Duration.milliseconds(50)
         while !Task.isCancelled {
             do {
-                let connection = try await PBClientConnection.connect(host: upstream.host, port: upstream.port, group: group, logger: logger)
+                let connection = try await PBClientConnection.connect(host: upstream.host, port: upstream.port, group: group,
+                                                                      limits: Self.limits, logger: logger)
                 do {
                     let avatar = try await connection.login(username: Array(principal.utf8), secret: token)
                     state.withLock { $0.avatar = avatar; $0.connection = connection }
                     logger.info("upstream connected", metadata: ["upstream": "\(upstream)"])
                     delay = .milliseconds(50)
                     await withTaskCancellationHandler {
-                        await connection.waitUntilClosed()
+                        await withTaskGroup(of: Void.self) { tasks in
+                            tasks.addTask { await self.beat(avatar, on: connection) }
+                            await connection.waitUntilClosed()
+                            tasks.cancelAll()
+                        }
                     } onCancel: {
                         Task { await connection.close() }
                     }
@@ -71,6 +85,32 @@ final class UpstreamLink: Sendable {
             return connection
         }) {
             await connection.close()
+        }
+    }
+}
+
+extension UpstreamLink {
+    /// Calls `ping()` on the upstream's broker avatar every `heartbeat`, so that the link is
+    /// not closed as idle (the upstream's `logged_in_idle_timeout`) and a dead upstream is
+    /// noticed. An upstream that does not answer in time is disconnected (then reconnected);
+    /// a failure answer (an upstream without `ping`) still proves the link alive.
+    fileprivate func beat(_ avatar: PBRemoteReference, on connection: PBClientConnection) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: heartbeat)
+            } catch {
+                return
+            }
+            do {
+                _ = try await avatar.callRemote("ping", arguments: [], keywords: JellyDictionary(), timeout: callTimeout)
+            } catch PBCallError.remoteFailure {
+                continue
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("upstream did not answer the heartbeat; reconnecting", metadata: ["upstream": "\(upstream)"])
+                await connection.close()
+                return
+            }
         }
     }
 }

@@ -39,7 +39,7 @@ final class UserAvatar: PBReferenceable {
                 } catch {
                     // Allow a retry when the revocation did not reach the master.
                     loggedOut.withLock { $0 = false }
-                    throw (error as? AuthenticationFailure)?.jellyFailure ?? error
+                    throw AuthenticationFailure(local: error)?.jellyFailure ?? error
                 }
             }
             return .none

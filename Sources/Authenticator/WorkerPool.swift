@@ -28,6 +28,8 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     private let readBatch: ((Resource, () -> Void) -> Void)?
     /// At most this many read-only jobs share one batch.
     private static var maximumReadBatch: Int { 64 }
+    /// At most this many jobs wait; past it new work fails at once (`WorkerPoolError.overloaded`).
+    let maxQueuedJobs: Int
 
     /// Starts `count` threads; each calls `makeResource` once on its own thread.
     /// Throws the first error a thread met while making its resource.
@@ -38,10 +40,13 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     ///
     /// `readBatch`, when given, receives read-only jobs (`read`) that were queued one after
     /// another and must run its closure exactly once, for example inside a read transaction.
-    init(name: String, count: Int, background: Bool = false, jobsPerAwakeThread: Int = 4,
+    ///
+    /// At most `maxQueuedJobs` jobs wait for a thread; more fail at once instead of waiting in memory.
+    init(name: String, count: Int, background: Bool = false, jobsPerAwakeThread: Int = 4, maxQueuedJobs: Int = 4096,
          makeResource: @escaping @Sendable () throws -> Resource, close: @escaping @Sendable (Resource) -> Void,
          readBatch: ((Resource, () -> Void) -> Void)? = nil) throws {
         self.name = name
+        self.maxQueuedJobs = max(1, maxQueuedJobs)
         self.jobsPerAwakeThread = max(0, jobsPerAwakeThread)
         self.readBatch = readBatch
         let startup = StartupGate(count: count)
@@ -125,22 +130,37 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     private static var schedIdle: Int32 { 5 }
 
     /// Runs `body` on one of the pool's threads with that thread's resource.
-    func run<Result: Sendable>(_ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
-        try await submit(readsOnly: false, body)
+    /// Throws `WorkerPoolError.overloaded` at once when `maxQueuedJobs` already wait, unless
+    /// `bounded` is false (for the daemon's own bookkeeping, which must not be refused).
+    func run<Result: Sendable>(bounded: Bool = true, _ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
+        try await submit(readsOnly: false, bounded: bounded, body)
     }
 
     /// Runs `body`, which only reads, on one of the pool's threads; read-only jobs queued
-    /// together run as one batch (see `readBatch`).
+    /// together run as one batch (see `readBatch`). Bounded as `run`.
     func read<Result: Sendable>(_ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
-        try await submit(readsOnly: true, body)
+        try await submit(readsOnly: true, bounded: true, body)
     }
 
-    private func submit<Result: Sendable>(readsOnly: Bool, _ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
+    /// How many jobs wait for a thread.
+    var queuedJobs: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count - head
+    }
+
+    private func submit<Result: Sendable>(readsOnly: Bool, bounded: Bool,
+                                          _ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
             condition.lock()
             guard !stopping else {
                 condition.unlock()
                 continuation.resume(throwing: WorkerPoolError.stopped(name))
+                return
+            }
+            guard !bounded || jobs.count - head < maxQueuedJobs else {
+                condition.unlock()
+                continuation.resume(throwing: WorkerPoolError.overloaded(name))
                 return
             }
             jobs.append(Job(readsOnly: readsOnly) { resource in
@@ -177,10 +197,13 @@ final class WorkerPool<Resource>: @unchecked Sendable {
 enum WorkerPoolError: Error, CustomStringConvertible {
     /// The pool is shutting down.
     case stopped(String)
+    /// The pool's queue is full: the work was refused instead of waiting in memory.
+    case overloaded(String)
 
     var description: String {
         switch self {
         case .stopped(let name): "the \(name) threads are shutting down"
+        case .overloaded(let name): "the \(name) queue is full"
         }
     }
 }

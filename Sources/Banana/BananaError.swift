@@ -33,6 +33,9 @@ public enum BananaError: Error, Sendable, Hashable, CustomStringConvertible {
     case listTooLongToSend(count: Int)
     /// A message kind that only exists on the receiving side (e.g. `.undecodableCall`).
     case notSendable(String)
+    /// A jelly value broke a bound on its shape (depth through references, reference count,
+    /// what references stand for) or held a cycle: the peer is closed, not answered.
+    case jellyLimit(JellyError)
 
     /// A sentence for logs.
     public var description: String {
@@ -53,6 +56,7 @@ public enum BananaError: Error, Sendable, Hashable, CustomStringConvertible {
         case .stringTooLongToSend(let length): return "byte string of \(length) bytes is too long to send"
         case .listTooLongToSend(let count): return "list of \(count) elements is too long to send"
         case .notSendable(let kind): return "\(kind) cannot be sent"
+        case .jellyLimit(let error): return error.description
         }
     }
 }

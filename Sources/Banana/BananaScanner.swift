@@ -13,9 +13,9 @@ struct BananaScanner {
         case any
     }
 
-    let limits: BananaLimits
+    private(set) var limits: BananaLimits
     /// The depth limit actually enforced: `limits.maxDepth`, at most `depthCeiling`.
-    let maxDepth: Int
+    private(set) var maxDepth: Int
     /// Where to resume: the start of the first header not yet accepted, relative to the element start.
     private var resumeOffset = 0
     /// Elements still expected by each open list, outermost first: `openLists[0..<depth]`.
@@ -31,6 +31,15 @@ struct BananaScanner {
         self.limits = limits
         self.maxDepth = max(0, min(limits.maxDepth, Self.depthCeiling))
         self.openLists = [Int](repeating: 0, count: maxDepth + 1)
+    }
+
+    /// Enforces `limits` from now on, also on the rest of a partly scanned element.
+    mutating func update(limits: BananaLimits) {
+        self.limits = limits
+        maxDepth = max(0, min(limits.maxDepth, Self.depthCeiling))
+        if openLists.count < maxDepth + 1 {
+            openLists.append(contentsOf: repeatElement(0, count: maxDepth + 1 - openLists.count))
+        }
     }
 
     /// Forgets a partly scanned element (after an element was consumed).

@@ -29,7 +29,7 @@ public enum Jelly {
         guard let length = found else { throw BananaError.badMessageShape("incomplete element") }
         let value = try buffer.withUnsafeReadableBytes { bytes in
             var reader = BananaReader(UnsafeRawBufferPointer(rebasing: bytes[0..<length]))
-            var decoder = JellyDecoder()
+            var decoder = JellyDecoder(limits: limits, baseDepth: 0, messageBytes: length)
             return try decoder.decode(&reader)
         }
         buffer.moveReaderIndex(forwardBy: length)

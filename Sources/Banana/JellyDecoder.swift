@@ -1,12 +1,52 @@
 /// Turns the Banana elements of one jelly call into a `JellyValue`, refusing what
 /// Twisted's `globalSecurity` refuses. One decoder per jelly call: refids are per call.
+///
+/// What a peer shapes is bounded here, so that everything above may walk a decoded value
+/// naively: literal nesting and the depth reached through `dereference` count against one
+/// depth limit (a value is never deeper than `BananaLimits.maxDepth`, however its depth was
+/// built), a value holds at most `maxReferences` references, its dereferences stand for at
+/// most as many bytes as its message plus `referenceAllowance` (so a value unfolds to at most
+/// twice its size plus a constant), and cycles are refused. Decoding recurses once per literal level only, which the
+/// scanner has already bounded.
 struct JellyDecoder {
+    /// A value introduced by `reference`, with what a `dereference` to it stands for.
+    private struct Reference {
+        let value: SharedJellyValue
+        /// List levels of the `reference` list and everything under it, dereferences included.
+        let height: Int
+        /// Bytes the value unfolds to: its own bytes plus what dereferences inside it stand for.
+        let unfoldedBytes: Int
+    }
+
     /// Values introduced by `reference`, by refid.
-    private var references: [Int: SharedJellyValue] = [:]
+    private var references: [Int: Reference] = [:]
     /// Refids whose `reference` is still being decoded (a `dereference` to one is a cycle).
     private var unfinishedReferences: Set<Int> = []
+    private let maxDepth: Int
+    private let maxReferences: Int
+    private let maxExpansion: Int
+    private var referenceCount = 0
+    /// The literal depth of the list being decoded (the enclosing PB message is depth 1).
+    private var depth: Int
+    /// The deepest level reached so far, dereferences counted at the depth they stand for.
+    private var deepest: Int
+    /// Bytes the dereferences decoded so far stand for.
+    private var expansion = 0
 
-    init() {}
+    /// Bytes that dereferences may stand for beyond the size of their message: room for
+    /// Twisted's sharing of small values (a chain of 30 nested lists passed as separate
+    /// arguments unfolds to about 20 KiB) while any walk stays linear in the message's size.
+    static let referenceAllowance = 65_536
+
+    /// A decoder for one jelly value of a message of `messageBytes` bytes, whose own list
+    /// sits at depth `baseDepth` (1 for the payloads of a PB message, 0 for a bare value).
+    init(limits: BananaLimits = .twisted, baseDepth: Int = 0, messageBytes: Int) {
+        self.maxDepth = max(0, min(limits.maxDepth, BananaScanner.depthCeiling))
+        self.maxReferences = max(0, limits.maxReferences)
+        self.maxExpansion = max(0, messageBytes) + Self.referenceAllowance
+        self.depth = baseDepth
+        self.deepest = baseDepth
+    }
 
     /// Decodes one element.
     mutating func decode(_ reader: inout BananaReader) throws -> JellyValue {
@@ -16,7 +56,11 @@ struct JellyDecoder {
         case .float(let value): return .float(value)
         case .string(let range): return .bytes(reader.array(range))
         case .vocabulary(let index): return .bytes(BananaVocabulary.words[Int(index)])
-        case .list(let count): return try decodeList(count: count, &reader)
+        case .list(let count):
+            depth += 1
+            defer { depth -= 1 }
+            if depth > deepest { deepest = depth }
+            return try decodeList(count: count, &reader)
         }
     }
 
@@ -69,18 +113,34 @@ struct JellyDecoder {
         case .dictionary: return .dictionary(try decodeDictionary(rest, &reader))
         case .reference:
             try expect(rest, 2, "reference")
+            referenceCount += 1
+            if referenceCount > maxReferences { throw JellyError.tooManyReferences(limit: maxReferences) }
             let refid = try decodeRefid(&reader)
+            let referenceDepth = depth
+            let outerDeepest = deepest
+            let start = reader.position
+            let expansionBefore = expansion
             unfinishedReferences.insert(refid)
             let shared = SharedJellyValue(try decode(&reader))
             unfinishedReferences.remove(refid)
-            references[refid] = shared
+            references[refid] = Reference(value: shared, height: deepest - referenceDepth + 1,
+                                          unfoldedBytes: reader.position - start + expansion - expansionBefore)
+            deepest = max(deepest, outerDeepest)
             return .shared(shared)
         case .dereference:
             try expect(rest, 1, "dereference")
             let refid = try decodeRefid(&reader)
-            if let shared = references[refid] { return .shared(shared) }
-            if unfinishedReferences.contains(refid) { throw JellyError.cyclicReference(refid: refid) }
-            throw JellyError.unknownReference(refid: refid)
+            guard let reference = references[refid] else {
+                if unfinishedReferences.contains(refid) { throw JellyError.cyclicReference(refid: refid) }
+                throw JellyError.unknownReference(refid: refid)
+            }
+            // The dereference list stands for the reference list, one level up from here.
+            let reached = depth - 1 + reference.height
+            if reached > maxDepth { throw JellyError.tooDeep(limit: maxDepth) }
+            if reached > deepest { deepest = reached }
+            expansion += reference.unfoldedBytes
+            if expansion > maxExpansion { throw JellyError.referencesTooLarge(limit: maxExpansion) }
+            return .shared(reference.value)
         case .unpersistable:
             guard rest >= 1 else { throw JellyError.malformed("unpersistable without a reason") }
             let reason = try decode(&reader)

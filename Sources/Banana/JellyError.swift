@@ -15,6 +15,21 @@ public enum JellyError: Error, Sendable, Hashable, CustomStringConvertible {
     case unknownReference(refid: Int)
     /// The `objects` hook did not turn an object into `.remote`/`.local` (or itself threw).
     case unencodableObject(String)
+    /// Literal nesting and the depth reached through dereferences together exceed `limit`.
+    case tooDeep(limit: Int)
+    /// More than `limit` references in one message.
+    case tooManyReferences(limit: Int)
+    /// Dereferences stand for more than `limit` bytes (the message's size plus an allowance).
+    case referencesTooLarge(limit: Int)
+
+    /// Whether the peer broke a bound on the shape of values (or sent a cycle): the
+    /// connection is closed instead of answering an error.
+    public var isLimitViolation: Bool {
+        switch self {
+        case .tooDeep, .tooManyReferences, .referencesTooLarge, .cyclicReference: true
+        default: false
+        }
+    }
 
     /// A sentence for logs; holds no application data beyond the type name.
     public var description: String {
@@ -24,6 +39,9 @@ public enum JellyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .cyclicReference(let refid): return "jelly dereference \(refid) points into its own reference (cycles are not supported)"
         case .unknownReference(let refid): return "jelly dereference \(refid) has no earlier reference"
         case .unencodableObject(let reason): return "object cannot be sent by reference: \(reason)"
+        case .tooDeep(let limit): return "jelly value nested deeper than \(limit), counting dereferences"
+        case .tooManyReferences(let limit): return "more than \(limit) jelly references in one message"
+        case .referencesTooLarge(let limit): return "jelly dereferences stand for more than \(limit) bytes"
         }
     }
 }

@@ -15,7 +15,7 @@ public struct PBFrameDecoder: ByteToMessageDecoder {
     /// Which side of the handshake this decoder is on.
     public let role: PBRole
     /// The limits enforced on the peer.
-    public let limits: BananaLimits
+    public private(set) var limits: BananaLimits
     /// The dialect names a server accepts as the client's choice.
     public let offeredDialects: [[UInt8]]
     /// The dialect in use, nil until the handshake is done.
@@ -29,6 +29,13 @@ public struct PBFrameDecoder: ByteToMessageDecoder {
         self.offeredDialects = offeredDialects
         self.dialect = nil
         self.scanner = BananaScanner(limits: limits)
+    }
+
+    /// Enforces `limits` from now on (for example once the peer has logged in), also on the
+    /// rest of a message that has partly arrived.
+    public mutating func update(limits: BananaLimits) {
+        self.limits = limits
+        scanner.update(limits: limits)
     }
 
     /// Decodes the next complete frame in `buffer` and fires it down the pipeline (NIO calls
@@ -66,7 +73,7 @@ public struct PBFrameDecoder: ByteToMessageDecoder {
 
     private mutating func parseFrame(_ reader: inout BananaReader) throws -> PBFrame {
         if dialect != nil {
-            return .message(try PBMessageParser.parse(&reader))
+            return .message(try PBMessageParser.parse(&reader, limits: limits))
         }
         switch role {
         case .server:

@@ -4,7 +4,7 @@
 /// Banana atoms; a wrong one is a `BananaError` (close). Jelly payloads are decoded
 /// separately; a bad one becomes `.undecodableCall` / `.undecodableAnswer`.
 enum PBMessageParser {
-    static func parse(_ reader: inout BananaReader) throws(BananaError) -> PBMessage {
+    static func parse(_ reader: inout BananaReader, limits: BananaLimits = .twisted) throws(BananaError) -> PBMessage {
         guard case .list(let count) = try reader.next() else { throw .nonListMessage }
         guard count >= 1 else { throw .badMessageShape("empty message") }
         let commandElement = try reader.next()
@@ -30,17 +30,18 @@ enum PBMessageParser {
             try expectFields(count, 2, "version")
             return .version(try integer(&reader, "version number"))
         case BananaVocabulary.message, BananaVocabulary.cacheMessage:
-            return try parseCall(count: count, isCacheMessage: command == BananaVocabulary.cacheMessage, &reader)
+            return try parseCall(count: count, isCacheMessage: command == BananaVocabulary.cacheMessage, limits: limits, &reader)
         case BananaVocabulary.answer, BananaVocabulary.error:
             let isAnswer = command == BananaVocabulary.answer
             try expectFields(count, 3, isAnswer ? "answer" : "error")
             let requestID = try integer(&reader, "request id")
             let payloadStart = reader.position
-            var decoder = JellyDecoder()
+            var decoder = JellyDecoder(limits: limits, baseDepth: 1, messageBytes: reader.bytes.count)
             do {
                 let payload = try decoder.decode(&reader)
                 return isAnswer ? .answer(requestID: requestID, result: payload) : .error(requestID: requestID, failure: payload)
             } catch let error as JellyError {
+                if error.isLimitViolation { throw .jellyLimit(error) }
                 reader.position = payloadStart
                 try reader.skipElement()
                 return .undecodableAnswer(requestID: requestID, error: error)
@@ -62,7 +63,8 @@ enum PBMessageParser {
         }
     }
 
-    private static func parseCall(count: Int, isCacheMessage: Bool, _ reader: inout BananaReader) throws(BananaError) -> PBMessage {
+    private static func parseCall(count: Int, isCacheMessage: Bool, limits: BananaLimits,
+                                  _ reader: inout BananaReader) throws(BananaError) -> PBMessage {
         try expectFields(count, 7, isCacheMessage ? "cachemessage" : "message")
         let requestID = try integer(&reader, "request id")
         let object: PBObjectID
@@ -79,7 +81,9 @@ enum PBMessageParser {
         default: throw .badMessageShape("the method name is not a byte string")
         }
         let answerRequired = try integer(&reader, "answerRequired flag") != 0
-        var decoder = JellyDecoder()
+        // Arguments and keywords are two jelly calls; together they may unfold to at most
+        // the message's size once more.
+        var decoder = JellyDecoder(limits: limits, baseDepth: 1, messageBytes: reader.bytes.count)
         let argumentsStart = reader.position
         let arguments: [JellyValue]
         do {
@@ -93,7 +97,7 @@ enum PBMessageParser {
             try reader.skipElement()
             return .undecodableCall(requestID: requestID, answerRequired: answerRequired, error: jellyError)
         }
-        var keywordDecoder = JellyDecoder()
+        var keywordDecoder = JellyDecoder(limits: limits, baseDepth: 1, messageBytes: reader.bytes.count)
         let keywords: JellyDictionary
         do {
             let value = try keywordDecoder.decode(&reader)
@@ -106,8 +110,12 @@ enum PBMessageParser {
                             arguments: arguments, keywords: keywords, isCacheMessage: isCacheMessage))
     }
 
+    /// A jelly error that is answered (the connection stays), or the error that closes it.
     private static func jellyErrorOrRethrow(_ error: any Error) throws(BananaError) -> JellyError {
-        if let jellyError = error as? JellyError { return jellyError }
+        if let jellyError = error as? JellyError {
+            if jellyError.isLimitViolation { throw .jellyLimit(jellyError) }
+            return jellyError
+        }
         if let bananaError = error as? BananaError { throw bananaError }
         throw .badMessageShape("undecodable payload")
     }

@@ -10,6 +10,7 @@ let usage = """
            pbauth-bench load [check] [login] [password] [mixed] [idle] [--duration S] [--connections N]
                              [--in-flight K] [--clients C] [--idle-connections N]
                              [--password-clients N] [--password-threads N]
+           pbauth-bench hostile [--idle-connections N]    (memory and event-loop stalls under attack)
            pbauth-bench load SCENARIO --master HOST:PORT [--subordinate HOST:PORT] --token T
                              [--user U --password P --broker B]    (running brokers)
 
@@ -27,6 +28,8 @@ do {
         try await EchoBenchmark.serve(arguments: rest)
     case "load":
         try await LoadBenchmark.run(arguments: rest)
+    case "hostile":
+        try await HostileBenchmark.run(arguments: rest)
     case "generate":
         // Internal: the load generator process that `load` starts.
         guard let json = rest.first else { throw BenchError.missing("a plan") }

@@ -55,6 +55,7 @@ extension PBBroker {
             if let referenceable = object as? any PBReferenceable {
                 let luid = try exports.export(referenceable)
                 exportedDuringEncoding.append(luid)
+                if referenceable.isAvatar { becameLoggedIn() }
                 return .remote(luid)
             }
             throw PBCallError.unsendable("\(type(of: object)) is not a PBReferenceable")
@@ -78,6 +79,13 @@ extension PBBroker {
         guard let buffer = outbound, buffer.readableBytes > 0, let context, phase != .closed else { return }
         outbound = nil
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        // Reading pauses while the channel is not writable, so only answers already under way
+        // can pile up; a peer that leaves more than the bound unread loses the connection.
+        if !context.channel.isWritable,
+           let unread = try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes),
+           unread > maxBufferedOutboundBytes {
+            closeConnection(because: "the peer left more than \(maxBufferedOutboundBytes) bytes of answers unread")
+        }
     }
 
     /// Sends a call to the peer's object `objectID`; answers the result (`.none` without answer).
@@ -120,6 +128,10 @@ extension PBBroker {
                            answerRequired: Bool, timeout: Duration?, promise: EventLoopPromise<JellyValue>) {
         guard phase == .open else {
             promise.fail(phase == .closed ? PBCallError.deadReference : PBCallError.connectionLost)
+            return
+        }
+        if answerRequired, pendingCalls.count >= settings.maxPendingCalls {
+            promise.fail(PBCallError.tooManyPendingCalls(limit: settings.maxPendingCalls))
             return
         }
         lastRequestID += 1

@@ -6,12 +6,17 @@ import Synchronization
 /// The broker of one PB connection: the dialect handshake, the version message, request ids,
 /// the table of exported objects, pending calls, and the dispatch of incoming calls.
 ///
-/// It sits in the channel pipeline after a `ByteToMessageHandler(PBFrameDecoder)`. Its
-/// mutable state is confined to the channel's event loop; other threads reach it through
-/// `eventLoop.execute`. Remote methods run as Swift tasks that prefer the channel's event
-/// loop as their executor (see `EventLoopTaskExecutor`) and hand their results back.
+/// It reads bytes and decodes them itself (a `PBFrameDecoder` over one cumulation buffer), so
+/// that it can stop decoding at once when too many calls run or the peer does not read: what
+/// waits then is at most one read of bytes, not decoded messages. Its mutable state is
+/// confined to the channel's event loop; other threads reach it through `eventLoop.execute`.
+/// Remote methods run as Swift tasks that prefer the channel's event loop as their executor
+/// (see `EventLoopTaskExecutor`) and hand their results back.
+///
+/// A server connection with stranger limits starts as a stranger and gets the full limits
+/// when it is handed an avatar (`PBReferenceable.isAvatar`): the end of a login.
 final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = PBFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// The PB protocol version both sides must announce.
@@ -45,10 +50,26 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     private let root: (any PBReferenceable)?
     private let handshakeTimeout: TimeAmount?
+    let settings: PBConnectionSettings
     /// Past this many running remote methods, reading pauses (back-pressure on a pipelining peer).
-    let maxCallsInFlight: Int
+    private(set) var maxCallsInFlight: Int
+    /// Past this many bytes of answers the peer has not read, the connection closes.
+    private(set) var maxBufferedOutboundBytes: Int
+    /// Whether the peer has logged in (always true without stranger limits).
+    private(set) var isLoggedIn: Bool
     /// Whether we stopped reading because of `maxCallsInFlight` or an unwritable channel.
     var isReadingPaused = false
+    /// The frame decoder; its limits change at login.
+    private var decoder: PBFrameDecoder
+    /// Bytes read and not yet decoded (at most one message plus one read).
+    private var inbound: ByteBuffer?
+    /// Whether `inbound` holds only part of a message (decode again when bytes arrive).
+    private var inboundNeedsMoreData = false
+    private var isDecoding = false
+    /// Checks for a peer that sends no complete message for too long.
+    private var idleCheck: RepeatedTask?
+    private var receivedSinceIdleCheck = false
+    private var quietIdleChecks = 0
     let logoutHooks = PBLogoutHooks()
     /// Where remote methods run: on this connection's event loop, so that a call and its
     /// answer need no hop to another thread unless the method itself awaits one.
@@ -85,9 +106,14 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         self.eventLoop = eventLoop
         self.connection = connection
         self.root = root
-        self.exports = PBExportTable(limit: settings.maxExportedObjects)
+        self.settings = settings
+        let strangers = role == .server ? settings.strangers : nil
+        self.isLoggedIn = strangers == nil
+        self.exports = PBExportTable(limit: strangers?.maxExportedObjects ?? settings.maxExportedObjects)
         self.handshakeTimeout = settings.handshakeTimeout.map { TimeAmount($0) }
-        self.maxCallsInFlight = max(1, settings.maxCallsInFlight)
+        self.maxCallsInFlight = max(1, strangers?.maxCallsInFlight ?? settings.maxCallsInFlight)
+        self.maxBufferedOutboundBytes = strangers?.maxBufferedOutboundBytes ?? settings.maxBufferedOutboundBytes
+        self.decoder = PBFrameDecoder(role: role, limits: strangers?.limits ?? settings.limits)
         self.logger = logger
         self.ready = eventLoop.makePromise(of: Void.self)
         self.taskExecutor = EventLoopTaskExecutor(eventLoop)
@@ -115,6 +141,14 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
                 closeConnection(because: "the PB handshake did not finish in time")
             }
         }
+        if let strangers = settings.strangers, !isLoggedIn {
+            // Small reads while a stranger: what it can make us hold stays small.
+            let options = context.channel.syncOptions
+            try? options?.setOption(ChannelOptions.recvAllocator,
+                                    value: FixedSizeRecvByteBufferAllocator(capacity: max(64, strangers.readChunkBytes)))
+            try? options?.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
+        }
+        startIdleCheck()
         if role == .server {
             var buffer = context.channel.allocator.buffer(capacity: 16)
             PBEncoder.writeDialectOffer(PBDialect.twistedOffer, into: &buffer)
@@ -124,7 +158,50 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         isInReadBurst = true
-        switch unwrapInboundIn(data) {
+        let bytes = unwrapInboundIn(data)
+        if var pending = inbound {
+            inbound = nil
+            pending.writeImmutableBuffer(bytes)
+            inbound = pending
+        } else {
+            inbound = bytes
+        }
+        inboundNeedsMoreData = false
+        decodeInbound()
+    }
+
+    /// Decodes and handles the complete messages in `inbound` until it holds none, or until
+    /// reading must pause (then they wait, as bytes, until `updateReading` resumes).
+    private func decodeInbound() {
+        guard !isDecoding else { return }
+        isDecoding = true
+        defer { isDecoding = false }
+        while phase != .closed, !isClosing, !isReadingPaused, var buffer = inbound {
+            inbound = nil
+            let frame: PBFrame?
+            do {
+                frame = try decoder.decodeFrame(from: &buffer)
+            } catch {
+                // Banana, framing and jelly-shape errors: one line, no payload bytes, and only this connection closes.
+                closeConnection(because: "\(error)")
+                return
+            }
+            guard let frame else {
+                // Part of a message: keep it at the front of its buffer, and wait for more bytes.
+                if buffer.readerIndex > 0 { buffer.discardReadBytes() }
+                inbound = buffer
+                inboundNeedsMoreData = true
+                return
+            }
+            if buffer.readableBytes > 0 { inbound = buffer }
+            receivedSinceIdleCheck = true
+            handle(frame)
+            if callsInFlight.load(ordering: .relaxed) >= maxCallsInFlight { updateReading() }
+        }
+    }
+
+    private func handle(_ frame: PBFrame) {
+        switch frame {
         case .dialectOffer(let offered):
             dialectOffered(offered)
         case .dialectChoice(let chosen):
@@ -149,12 +226,49 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         closeConnection(because: "\(error)")
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            closeConnection(because: "the connection was idle for too long")
-            return
+    /// Closes a peer that sent no complete message for the idle timeout in force (a stranger's
+    /// or a logged-in one's): checked every half timeout, closed after two quiet checks in a
+    /// row, so between 1 and 1.5 timeouts after its last message. A connection with a call
+    /// running is not idle.
+    private func startIdleCheck() {
+        idleCheck?.cancel()
+        idleCheck = nil
+        quietIdleChecks = 0
+        guard phase != .closed, let timeout = isLoggedIn ? settings.idleTimeout : settings.strangers?.idleTimeout else { return }
+        let interval = TimeAmount.nanoseconds(max(1_000_000, TimeAmount(timeout).nanoseconds / 2))
+        idleCheck = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] task in
+            if receivedSinceIdleCheck || callsInFlight.load(ordering: .relaxed) > 0 {
+                receivedSinceIdleCheck = false
+                quietIdleChecks = 0
+                return
+            }
+            quietIdleChecks += 1
+            if quietIdleChecks >= 2 {
+                task.cancel()
+                closeConnection(because: isLoggedIn
+                    ? "no complete message for the idle timeout"
+                    : "no complete message for the idle timeout before a login")
+            }
         }
-        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The end of a login: the peer gets the full limits. Called while the avatar is encoded,
+    /// so what touches reading runs after this loop turn.
+    func becameLoggedIn() {
+        guard !isLoggedIn else { return }
+        isLoggedIn = true
+        decoder.update(limits: settings.limits)
+        maxCallsInFlight = max(1, settings.maxCallsInFlight)
+        maxBufferedOutboundBytes = settings.maxBufferedOutboundBytes
+        exports.limit = settings.maxExportedObjects
+        eventLoop.execute { [self] in
+            guard phase != .closed, let context else { return }
+            let options = context.channel.syncOptions
+            try? options?.setOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator())
+            try? options?.setOption(ChannelOptions.maxMessagesPerRead, value: UInt(max(1, settings.maxMessagesPerRead)))
+            startIdleCheck()
+            updateReading()
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -178,6 +292,9 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         phase = .closed
         isOpenFlag.store(false, ordering: .releasing)
         handshakeDeadline?.cancel()
+        idleCheck?.cancel()
+        idleCheck = nil
+        inbound = nil
         let pending = pendingCalls
         pendingCalls.removeAll()
         for promise in pending.values { promise.fail(PBCallError.connectionLost) }
@@ -321,7 +438,9 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             }
             return
         }
-        let arguments = call.arguments.map { resolveIncoming($0) }
+        // One walk over the whole call, so that values shared between arguments are walked once.
+        let resolved = resolveIncoming(.tuple(call.arguments))
+        let arguments = resolved.arrayValue ?? call.arguments
         let keywords = resolveIncoming(call.keywords)
         let context = PBCallContext(connection: connection, broker: self)
         if callsInFlight.wrappingAdd(1, ordering: .relaxed).newValue >= maxCallsInFlight {
@@ -352,16 +471,21 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         updateReading()
     }
 
-    /// Pauses reading while too many methods run or the peer does not read our answers;
-    /// resumes when both are fine again.
+    /// Pauses reading and decoding while too many methods run or the peer does not read our
+    /// answers; resumes both (first the messages already read) when both are fine again.
     func updateReading() {
         guard let context, phase != .closed else { return }
         let overloaded = callsInFlight.load(ordering: .relaxed) >= maxCallsInFlight
         let shouldPause = overloaded || !context.channel.isWritable
-        guard shouldPause != isReadingPaused else { return }
-        isReadingPaused = shouldPause
-        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !shouldPause)
-        if !shouldPause { context.read() }
+        if shouldPause != isReadingPaused {
+            isReadingPaused = shouldPause
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !shouldPause)
+            if !shouldPause { context.read() }
+        }
+        if !shouldPause, !isDecoding, inbound != nil, !inboundNeedsMoreData {
+            decodeInbound()
+            scheduleFlush()
+        }
     }
 
     private func finishCall(_ call: PBCall, target: any PBReferenceable, outcome: Result<JellyValue, any Error>) {

@@ -20,6 +20,8 @@ public enum PBCallError: Error, Sendable, CustomStringConvertible {
     case unexpectedAnswer(String)
     /// No answer came within the call's time limit; a late answer is ignored.
     case timedOut
+    /// `limit` calls on this connection already wait for their answers; nothing was sent.
+    case tooManyPendingCalls(limit: Int)
 
     /// A sentence a person can act on.
     public var description: String {
@@ -33,6 +35,7 @@ public enum PBCallError: Error, Sendable, CustomStringConvertible {
         case .undecodableAnswer(let reason): "the peer's answer could not be decoded (\(reason)); the connection was closed"
         case .unexpectedAnswer(let reason): "unexpected answer from the peer: \(reason)"
         case .timedOut: "the peer did not answer in time"
+        case .tooManyPendingCalls(let limit): "\(limit) calls already wait for the peer's answers; try again later"
         }
     }
 }

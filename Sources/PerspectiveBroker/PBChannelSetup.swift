@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// Builds the pipeline of one PB connection: [idle timeout] -> Banana frame decoder -> broker.
+/// Builds the pipeline of one PB connection: the broker, which decodes what it reads itself.
 enum PBChannelSetup {
     private static let lastConnectionID = Atomic<UInt64>(0)
 
@@ -29,12 +29,7 @@ enum PBChannelSetup {
                         root: (any PBReferenceable)?, connection: PBConnectionInfo, logger: Logger) throws -> PBBroker {
         let broker = PBBroker(role: role, eventLoop: channel.eventLoop, connection: connection, root: root,
                               settings: settings, logger: logger)
-        let operations = channel.pipeline.syncOperations
-        if let idleTimeout = settings.idleTimeout {
-            try operations.addHandler(IdleStateHandler(allTimeout: TimeAmount(idleTimeout)))
-        }
-        try operations.addHandler(ByteToMessageHandler(PBFrameDecoder(role: role, limits: settings.limits)))
-        try operations.addHandler(broker)
+        try channel.pipeline.syncOperations.addHandler(broker)
         return broker
     }
 }

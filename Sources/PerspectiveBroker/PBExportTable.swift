@@ -26,8 +26,9 @@ struct PBExportTable {
     private var lastLUID = 0
     /// How many exports the limit refused on this connection (Twisted closes after more than 3).
     private(set) var refusals = 0
-    /// At most this many distinct objects are exported at once (Twisted's MAX_BROKER_REFS).
-    let limit: Int
+    /// At most this many distinct objects are exported at once (Twisted's MAX_BROKER_REFS);
+    /// it grows when a stranger logs in.
+    var limit: Int
 
     init(limit: Int) {
         self.limit = limit

@@ -10,6 +10,10 @@ import Synchronization
 /// without a fallback, `loginAnonymous` fails with UnhandledCredentials as on a Twisted portal
 /// without an anonymous checker.
 public final class PBPortalRoot: PBReferenceable {
+    /// The longest username `login` accepts: a longer one is refused (UnauthorizedLogin)
+    /// before anything is kept for it.
+    public static let maxUsernameBytes = 64
+
     private let portal: any PBPortal
     private let fallback: (any PBReferenceable)?
 
@@ -32,6 +36,9 @@ public final class PBPortalRoot: PBReferenceable {
         }
         guard arguments.count == 1, keywords.entries.isEmpty, let username = arguments[0].bytesValue else {
             throw PBCallError.badArguments("login takes exactly one username (bytes or str)")
+        }
+        guard username.count <= Self.maxUsernameBytes else {
+            throw PBFailures.unauthorizedLogin()
         }
         let challenge = PBLoginChallenge.makeChallenge()
         let challenger = PBLoginChallenger(portal: portal, username: username, challenge: challenge)

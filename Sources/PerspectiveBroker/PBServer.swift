@@ -9,7 +9,12 @@ public final class PBServer: Sendable {
     private struct State {
         var serverChannel: (any Channel)?
         var connections: [UInt64: (channel: any Channel, broker: PBBroker)] = [:]
+        /// Open connections by remote IP address.
+        var connectionsBySource: [String: Int] = [:]
         var isStopping = false
+        /// Connections refused since the last log line about them, by cause.
+        var refusals: [String: Int] = [:]
+        var lastRefusalLog: NIODeadline?
     }
 
     private let configuration: PBServerConfiguration
@@ -47,28 +52,74 @@ public final class PBServer: Sendable {
     }
 
     private func accept(_ channel: any Channel) throws {
-        let connection = PBChannelSetup.connectionInfo(for: channel)
-        let broker = try PBChannelSetup.install(
-            on: channel, role: .server, settings: PBConnectionSettings(configuration), root: root(connection),
-            connection: connection, logger: logger)
+        let source = channel.remoteAddress?.ipAddress ?? "unknown"
         // Checked and counted under one lock: connections accepted on other loops at the same
-        // moment cannot all pass the check.
-        let admitted = state.withLock { state -> Bool in
-            if state.isStopping { return false }
-            if let limit = configuration.maxConnections, state.connections.count >= limit { return false }
-            state.connections[connection.id] = (channel, broker)
-            return true
+        // moment cannot all pass the check. Refused before anything is set up for them.
+        let refusal = state.withLock { state -> String? in
+            if state.isStopping { return "the server is stopping" }
+            if let limit = configuration.maxConnections, state.connections.count >= limit {
+                return "max_connections"
+            }
+            if let limit = configuration.maxConnectionsPerSource, state.connectionsBySource[source, default: 0] >= limit {
+                return "max_connections_per_source"
+            }
+            state.connectionsBySource[source, default: 0] += 1
+            return nil
         }
-        guard admitted else {
-            logger.notice("refusing PB connection", metadata: [
-                "connection": "\(connection.id)", "peer": "\(connection.remoteAddress)",
-                "reason": "too many connections or stopping",
-            ])
+        if let refusal {
+            countRefusal(refusal)
             throw ChannelError.ioOnClosedChannel
         }
-        channel.closeFuture.whenComplete { [self] _ in
-            _ = state.withLock { $0.connections.removeValue(forKey: connection.id) }
+        let connection = PBChannelSetup.connectionInfo(for: channel)
+        let broker: PBBroker
+        do {
+            broker = try PBChannelSetup.install(
+                on: channel, role: .server, settings: PBConnectionSettings(configuration), root: root(connection),
+                connection: connection, logger: logger)
+        } catch {
+            state.withLock { Self.forget(source: source, in: &$0) }
+            throw error
         }
+        state.withLock { $0.connections[connection.id] = (channel, broker) }
+        channel.closeFuture.whenComplete { [self] _ in
+            state.withLock { state in
+                state.connections.removeValue(forKey: connection.id)
+                Self.forget(source: source, in: &state)
+            }
+        }
+    }
+
+    private static func forget(source: String, in state: inout State) {
+        let remaining = state.connectionsBySource[source, default: 1] - 1
+        state.connectionsBySource[source] = remaining > 0 ? remaining : nil
+    }
+
+    /// Counts a refused connection; logs the counts at most once a second, so that a flood
+    /// of connections cannot flood the log.
+    private func countRefusal(_ cause: String) {
+        let now = NIODeadline.now()
+        let counts = state.withLock { state -> [String: Int]? in
+            state.refusals[cause, default: 0] += 1
+            if let last = state.lastRefusalLog, now - last < .seconds(1) { return nil }
+            state.lastRefusalLog = now
+            defer { state.refusals.removeAll() }
+            return state.refusals
+        }
+        guard let counts else { return }
+        for (cause, count) in counts.sorted(by: { $0.key < $1.key }) {
+            logger.notice("refused PB connections", metadata: ["cause": "\(cause)", "count": "\(count)"])
+        }
+    }
+
+    /// Makes `channel` one PB server connection, exactly as `PBServer` does for the connections
+    /// it accepts, minus the counting of connections (for servers with their own bootstrap,
+    /// and for fuzzing the whole broker in an embedded channel). Must run on `channel`'s
+    /// event loop, before the channel is active.
+    public static func configureConnection(_ channel: any Channel, configuration: PBServerConfiguration,
+                                           root: any PBReferenceable, logger: Logger) throws {
+        let connection = PBChannelSetup.connectionInfo(for: channel)
+        _ = try PBChannelSetup.install(on: channel, role: .server, settings: PBConnectionSettings(configuration), root: root,
+                                       connection: connection, logger: logger)
     }
 
     /// How many connections are open.
