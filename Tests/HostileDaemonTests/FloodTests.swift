@@ -89,9 +89,11 @@ extension HostileDaemon {
             case errorsBeforeLogin = "calls answered with errors before login"
             /// `avatar.whoami()` after login: each answer is a status dict.
             case whoamiAfterLogin = "whoami() calls after login"
+            /// `avatar.nosuch()` after login: each ~30-byte call is answered with a ~700-byte error.
+            case errorsAfterLogin = "calls answered with errors after login"
 
             var testDescription: String { rawValue }
-            var stance: Stance { self == .whoamiAfterLogin ? .loggedIn : .stranger }
+            var stance: Stance { self == .whoamiAfterLogin || self == .errorsAfterLogin ? .loggedIn : .stranger }
         }
 
         @Test(arguments: Target.allCases, Unread.allCases)
@@ -104,6 +106,7 @@ extension HostileDaemon {
             let (peer, avatar) = try await Attack.peer(deployment, stance, receiveBuffer: 4096)
             let bytes = switch unread {
             case .whoamiAfterLogin: Self.pipelined(peer, Self.unreadCalls, .luid(avatar), "whoami")
+            case .errorsAfterLogin: Self.pipelined(peer, Self.unreadCalls, .luid(avatar), "nosuch")
             case .errorsBeforeLogin: Self.pipelined(peer, Self.unreadCalls, .root, "whoami")
             case .loginsBeforeLogin: Self.pipelined(peer, Self.unreadCalls, .root, "login", [.str(Deployment.user)])
             }
@@ -111,8 +114,19 @@ extension HostileDaemon {
             let sent = await offThread { peer.socket.send(bytes, timeout: 40, stallAfter: 3) }
             // While that connection is still open and unread, others are served.
             await deployment.expectServesCookieLogin("while a peer \(stance.rawValue) does not read \(Self.unreadCalls) answers (\(sent))")
-            let closedByServer = await offThread { peer.socket.isClosedByServer(waiting: 0.5) }
-            print("hostile never-reads: \(target) \(unread.rawValue): send \(sent), closed by the server: \(closedByServer)")
+            // Memory is read once the daemon has worked off what it read: it closed the
+            // connection, or it went quiet (paused reading, or holds the answers).
+            let pid = deployment.process.pid
+            let (closedByServer, quiet) = await offThread { () -> (Bool, Bool) in
+                let deadline = Date().addingTimeInterval(30)
+                while Date() < deadline {
+                    if peer.socket.peerHungUp(within: 0.2) { return (true, true) }
+                    if ProcessCPU.waitUntilQuiet(pid, quiet: 1, within: 1.5) { return (peer.socket.peerHungUp(within: 0.1), true) }
+                }
+                return (false, false)
+            }
+            print("hostile never-reads: \(target) \(unread.rawValue): send \(sent), closed by the server: \(closedByServer), quiet: \(quiet)")
+            #expect(quiet, "the \(target) was still busy 30 s after a peer \(stance.rawValue) stopped reading")
             let report = watch.finish()
             peer.socket.close()
             guard deployment.checkAlive("while a peer did not read its answers \(stance.rawValue)") else { return }

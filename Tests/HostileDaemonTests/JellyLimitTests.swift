@@ -26,6 +26,16 @@ extension HostileDaemon {
             await Attack.expectClosed(deployment, .loggedIn, "avatar.whoami(*a 50,000-link reference chain)") { peer, avatar in
                 Wire.call(peer.nextRequestID(), .luid(avatar), "whoami", chain)
             }
+            // Chains short enough to pass any message-size limit, so that the jelly limits
+            // (references, depth through dereference) are what closes the connection.
+            let shortChain = Wire.referenceChain(count: 100)
+            await Attack.expectClosed(deployment, .stranger, "root.login(*a 100-link reference chain, 1.5 KiB)") { peer, _ in
+                Wire.call(peer.nextRequestID(), .root, "login", shortChain)
+            }
+            let mediumChain = Wire.referenceChain(count: 3_000)
+            await Attack.expectClosed(deployment, .loggedIn, "avatar.whoami(*a 3,000-link reference chain, 48 KiB)") { peer, avatar in
+                Wire.call(peer.nextRequestID(), .luid(avatar), "whoami", mediumChain)
+            }
             await Attack.expectClosed(deployment, .stranger, "root.login(a list that holds itself)") { peer, _ in
                 Wire.call(peer.nextRequestID(), .root, "login", [Wire.referenceCycle])
             }

@@ -29,6 +29,37 @@ enum Memory {
     }
 }
 
+/// CPU time a process has used, from /proc/PID/stat.
+enum ProcessCPU {
+    /// utime + stime in clock ticks, nil when unreadable.
+    static func ticks(_ pid: Int32) -> Int? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15 (1-based, whole line).
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+        return user + system
+    }
+
+    /// Waits until the process used (almost) no CPU for `quiet` seconds, at most `seconds`
+    /// in all; answers whether it went quiet. Used to let a daemon finish working off an
+    /// attack before its memory peak is read.
+    static func waitUntilQuiet(_ pid: Int32, quiet: Double = 1, within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = ticks(pid) ?? 0
+        var quietSince = Date()
+        while Date() < deadline {
+            usleep(100_000)
+            guard let now = ticks(pid) else { return true }
+            // Two ticks (20 ms) per 100 ms sample is idle enough: timers and the flush loop.
+            if now - last > 2 { quietSince = Date() }
+            last = now
+            if Date().timeIntervalSince(quietSince) >= quiet { return true }
+        }
+        return false
+    }
+}
+
 /// The daemon's resident memory over one attack: the value before, the peak during
 /// (the kernel's high-water mark, reset at the start, and samples every 10 ms), and after.
 final class MemoryWatch: @unchecked Sendable {

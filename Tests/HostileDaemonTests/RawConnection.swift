@@ -195,6 +195,22 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// Whether the peer closed (a FIN or a reset), found out without reading anything:
+    /// for a peer that never reads, whose receive buffer stays full.
+    func peerHungUp(within seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        let rdhup: Int16 = 0x2000  // POLLRDHUP: the peer shut down its side
+        repeat {
+            var descriptor = pollfd(fd: fd, events: rdhup, revents: 0)
+            let left = max(0, deadline.timeIntervalSinceNow)
+            if Glibc.poll(&descriptor, 1, Int32(min(left, 1) * 1000)) > 0,
+               descriptor.revents & (rdhup | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
+                return true
+            }
+        } while Date() < deadline
+        return false
+    }
+
     /// Ends our sending side (a TCP half-close).
     func shutdownWrite() {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
