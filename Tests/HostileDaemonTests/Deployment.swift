@@ -133,15 +133,23 @@ final class Deployment: @unchecked Sendable {
         return file
     }
 
-    private static func flags(_ settings: [String: String]) -> [String] {
-        settings.sorted { $0.key < $1.key }.flatMap { ["--set", "\($0.key)=\($0.value)"] }
+    /// An empty configuration file: the daemons get the built-in defaults and the flags only,
+    /// not the repository's config/*.conf (read from the working directory when it exists).
+    private var emptyConfiguration: String {
+        let file = folder.file("empty.conf")
+        if !FileManager.default.fileExists(atPath: file) { FileManager.default.createFile(atPath: file, contents: Data()) }
+        return file
+    }
+
+    private func flags(_ settings: [String: String]) -> [String] {
+        ["--config", emptyConfiguration] + settings.sorted { $0.key < $1.key }.flatMap { ["--set", "\($0.key)=\($0.value)"] }
     }
 
     private func startMaster(_ settings: [String: String]) throws -> (RunningProcess, Int) {
         let process = try RunningProcess(pbauth, [
             "master", "--database", database, "--listen", "127.0.0.1:0",
             "--set", "scrypt_ln=4", "--set", "flush_interval_ms=50",
-        ] + Self.flags(settings), environment: Self.testScrypt)
+        ] + flags(settings), environment: Self.testScrypt)
         do {
             return (process, try Self.listeningPort(of: process, role: "master"))
         } catch {
@@ -155,7 +163,7 @@ final class Deployment: @unchecked Sendable {
         let process = try RunningProcess(pbauth, [
             "subordinate", "--upstream", "127.0.0.1:\(upstreamPort)", "--broker", Self.broker,
             "--token-file", tokenFile, "--listen", "127.0.0.1:0", "--set", "reconnect_max_delay_ms=200",
-        ] + Self.flags(settings))
+        ] + flags(settings))
         do {
             let port = try Self.listeningPort(of: process, role: "subordinate")
             guard process.waitForLine(timeout: 20, where: { $0.contains("upstream connected") }) != nil else {
