@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// The master's state in one SQLite file: accounts, password hashes, broker
@@ -152,7 +153,19 @@ public final class AccountStore {
         return try body()
     }
 
+    /// The oldest SQLite the store works with: 3.35 brought `RETURNING`.
+    static let minimumSQLiteVersion = (number: Int32(3_035_000), text: "3.35.0")
+
+    /// Refuses an SQLite library older than `minimumSQLiteVersion`, before anything is opened.
+    static func checkSQLiteVersion(_ number: Int32 = sqlite3_libversion_number(),
+                                   text: @autoclosure () -> String = String(cString: sqlite3_libversion())) throws {
+        guard number >= minimumSQLiteVersion.number else {
+            throw StoreError.sqliteTooOld(found: text(), needed: minimumSQLiteVersion.text)
+        }
+    }
+
     private static func openDatabase(path: String, create: Bool, configuration: StoreConfiguration) throws -> Database {
+        try checkSQLiteVersion()
         do {
             return try Database(path: path, create: create, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
         } catch let error as DatabaseError where error.isNotADatabase {
