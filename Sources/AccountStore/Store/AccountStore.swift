@@ -129,9 +129,9 @@ public final class AccountStore {
     /// An existing file is left alone; losing a creation race to another process is fine.
     private static func createPrivateFileIfMissing(_ path: String) throws {
         guard !FileManager.default.fileExists(atPath: path) else { return }
-        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let descriptor = SystemCalls.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if descriptor >= 0 {
-            Glibc.close(descriptor)
+            SystemCalls.close(descriptor)
         } else if errno != EEXIST {
             throw StoreError.cannotCreateDatabase(path, errno: errno)
         }
@@ -145,11 +145,11 @@ public final class AccountStore {
     /// process could read a brand-new file while the first turned it into a WAL database
     /// and call it foreign (`SQLITE_NOTADB`).
     private static func whileOpening<Result>(_ path: String, _ body: () throws -> Result) throws -> Result {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = SystemCalls.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return try body() }  // SQLite will say what is wrong with the path
-        defer { Glibc.close(descriptor) }
-        while flock(descriptor, LOCK_EX) != 0 && errno == EINTR {}
-        defer { flock(descriptor, LOCK_UN) }
+        defer { SystemCalls.close(descriptor) }
+        SystemCalls.lockExclusively(descriptor)
+        defer { SystemCalls.unlock(descriptor) }
         return try body()
     }
 
