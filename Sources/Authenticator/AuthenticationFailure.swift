@@ -75,12 +75,11 @@ public enum AuthenticationFailure: Error, Sendable, Equatable, CaseIterable {
         return JellyFailure(type: typeName, value: message, parents: parents)
     }
 
-    /// The failure that local `error` stands for on the wire: a full work queue here
-    /// (`WorkerPoolError.overloaded`, or too many calls waiting upstream) is `overloaded`.
+    /// The failure that local `error` stands for on the wire (too many calls waiting
+    /// upstream is `overloaded`; the master maps its own full queues to it).
     init?(local error: any Error) {
         switch error {
         case let failure as AuthenticationFailure: self = failure
-        case WorkerPoolError.overloaded: self = .overloaded
         case PBCallError.tooManyPendingCalls: self = .overloaded
         default: return nil
         }

@@ -3,14 +3,13 @@ import Banana
 import Foundation
 import PerspectiveBroker
 
-/// The master's checker: answers from the SQLite database, on worker threads
-/// (never on an event loop). Quick reads use `quick`; scrypt, which takes a
-/// large fraction of a second, runs on `passwords`, whose thread count caps how
-/// many hashes run at once so that a flood of password logins cannot starve
+/// The master's checker: answers from the SQLite database, on the store's own threads
+/// (never on an event loop). Quick reads and writes use the database threads; scrypt,
+/// which takes a large fraction of a second, runs on the password threads, whose count
+/// caps how many hashes run at once so that a flood of password logins cannot starve
 /// cookie checks.
 final class MasterChecker: Checker {
-    private let quick: WorkerPool<AccountStore>
-    private let passwords: WorkerPool<AccountStore>
+    private let pool: AccountStorePool
     private let configuration: MasterConfiguration
     let activity: ActivityRecorder
     /// Rings when a flush is due before the next interval (enough records wait).
@@ -26,26 +25,14 @@ final class MasterChecker: Checker {
         let (requests, requester) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         (flushRequests, flushRequester) = (requests, requester)
         activity = ActivityRecorder(wantsFlush: { requester.yield() })
-        let open: @Sendable () throws -> AccountStore = {
-            try AccountStore.open(
-                databasePath: configuration.database,
-                keyPath: configuration.resolvedKeyFile,
-                configuration: configuration.storeConfiguration
-            )
-        }
-        quick = try WorkerPool(name: "database", count: configuration.databaseThreads, maxQueuedJobs: configuration.databaseQueue,
-                               makeResource: open, close: { $0.close() }, readBatch: Self.inOneSnapshot)
-        do {
-            // In the background: under cookie-check load a hash takes longer, and checks keep
-            // their latency (mixed load, A/B: check p99 ratio 1.24-1.55 with SCHED_IDLE against
-            // 1.61-1.73 at nice 19; passwords 1.3-1.5/s against 1.7-1.9/s; alone, 4.5/s either way).
-            // Every queued hash wakes a sleeping thread: a hash is long, parallelism up to the cap is the point.
-            passwords = try WorkerPool(name: "scrypt", count: configuration.passwordThreads, background: true, jobsPerAwakeThread: 0,
-                                       maxQueuedJobs: configuration.passwordQueue, makeResource: open, close: { $0.close() })
-        } catch {
-            quick.shutdown()
-            throw error
-        }
+        // Password threads in the background: under cookie-check load a hash takes longer, and
+        // checks keep their latency (mixed load, A/B: check p99 ratio 1.24-1.55 with SCHED_IDLE
+        // against 1.61-1.73 at nice 19; passwords 1.3-1.5/s against 1.7-1.9/s; alone, 4.5/s either way).
+        pool = try AccountStorePool(
+            databasePath: configuration.database, keyPath: configuration.resolvedKeyFile,
+            configuration: configuration.storeConfiguration,
+            threads: AccountStorePool.Threads(database: configuration.databaseThreads, passwords: configuration.passwordThreads,
+                                              databaseQueue: configuration.databaseQueue, passwordQueue: configuration.passwordQueue))
     }
 
     /// Writes what the activity recorder holds; called periodically and at shutdown.
@@ -56,7 +43,7 @@ final class MasterChecker: Checker {
         let pending = activity.drain()
         guard !pending.lastSeen.isEmpty || !pending.records.isEmpty else { return pending.dropped }
         do {
-            try await quick.run(bounded: false) { store in
+            try await pool.write(bounded: false) { store in
                 try store.recordActivity(lastSeen: pending.lastSeen, audit: pending.records.map(\.auditEntry))
             }
         } catch {
@@ -76,8 +63,21 @@ final class MasterChecker: Checker {
     func close() async {
         flushRequester.finish()
         _ = try? await flush()
-        quick.shutdown()
-        passwords.shutdown()
+        pool.close()
+    }
+
+    // MARK: The store's threads, their full queues as `AuthenticationFailure.overloaded`
+
+    private func read<Result: Sendable>(_ body: @escaping @Sendable (AccountStore) throws -> Result) async throws -> Result {
+        do { return try await pool.read(body) } catch WorkerPoolError.overloaded { throw AuthenticationFailure.overloaded }
+    }
+
+    private func write<Result: Sendable>(_ body: @escaping @Sendable (AccountStore) throws -> Result) async throws -> Result {
+        do { return try await pool.write(body) } catch WorkerPoolError.overloaded { throw AuthenticationFailure.overloaded }
+    }
+
+    private func hashPassword<Result: Sendable>(_ body: @escaping @Sendable (AccountStore) throws -> Result) async throws -> Result {
+        do { return try await pool.hashPassword(body) } catch WorkerPoolError.overloaded { throw AuthenticationFailure.overloaded }
     }
 
     // MARK: Checker
@@ -88,7 +88,7 @@ final class MasterChecker: Checker {
         let activity = self.activity
         // The check only reads, and checks that arrive together share one read transaction;
         // the rare outcomes that write (a failure to count, a session to start) write after.
-        let step = try await quick.read { store in
+        let step = try await read { store in
             try Self.checkChallenge(store: store, username: username, challenge: challenge, response: response,
                                     now: time, configuration: configuration, activity: activity)
         }
@@ -96,9 +96,9 @@ final class MasterChecker: Checker {
         switch step {
         case .decided(let decided):
             result = decided
-        case .write(let write):
-            result = try await quick.run { store in
-                try Self.apply(write, store: store, path: via, source: source, now: time, configuration: configuration)
+        case .write(let change):
+            result = try await write { store in
+                try Self.apply(change, store: store, path: via, source: source, now: time, configuration: configuration)
             }
         }
         activity.record(LoginRecord(time: time, action: via.isEmpty ? "login" : "authenticate_account", account: username,
@@ -110,7 +110,7 @@ final class MasterChecker: Checker {
     func authenticatePassword(username: String, password: [UInt8], source: String) async throws -> AuthenticationStatus {
         let time = now()
         let configuration = self.configuration
-        let account = try await quick.run { store in try store.account(named: username) }
+        let account = try await write { store in try store.account(named: username) }
         let refusal: AuthenticationFailure?
         if let account {
             if account.disabled {
@@ -125,7 +125,7 @@ final class MasterChecker: Checker {
         } else {
             refusal = .noSuchAccount
         }
-        let result: CheckResult = try await passwords.run { store in
+        let result: CheckResult = try await hashPassword { store in
             guard let account, refusal == nil else {
                 // As slow as a wrong password, so that timing tells nothing about the account.
                 try store.spendPasswordCheckTime(password: password)
@@ -146,7 +146,7 @@ final class MasterChecker: Checker {
     }
 
     func getAccount(username: String) async throws -> JellyValue {
-        guard let account = try await quick.run({ store in try store.account(named: username) }) else {
+        guard let account = try await write({ store in try store.account(named: username) }) else {
             throw AuthenticationFailure.noSuchAccount
         }
         return .stringKeyedDictionary([
@@ -161,7 +161,7 @@ final class MasterChecker: Checker {
         let time = now()
         let idleLimit = configuration.idleLimit
         let activity = self.activity
-        let answer: (Account, Int)? = try await quick.run { store in
+        let answer: (Account, Int)? = try await write { store in
             guard let account = try store.account(named: username) else { return nil }
             let live = try Self.liveSessions(store: store, accountID: account.id, now: time, idleLimit: idleLimit, activity: activity)
             return (account, live.count)
@@ -177,7 +177,7 @@ final class MasterChecker: Checker {
 
     func revokeSession(username: String, session: String) async throws {
         let time = now()
-        let revoked: Bool? = try await quick.run { store in
+        let revoked: Bool? = try await write { store in
             guard let account = try store.account(named: username) else { return nil }
             guard let record = try store.session(id: session), record.accountID == account.id else { return false }
             return try store.revokeSession(id: session)
@@ -189,20 +189,6 @@ final class MasterChecker: Checker {
     }
 
     // MARK: The rules, run on a worker thread
-
-    /// Runs a batch of read-only jobs in one read transaction of `store`; if the transaction
-    /// cannot be opened, the jobs still run (each statement then reads on its own).
-    static func inOneSnapshot(_ store: AccountStore, _ jobs: () -> Void) {
-        var ran = false
-        do {
-            try store.readSnapshot {
-                ran = true
-                jobs()
-            }
-        } catch {
-            if !ran { jobs() }
-        }
-    }
 
     /// The check of protocol.md section 4, reading only. When several reasons apply, the
     /// first of this order wins: NoSuchAccount, AccountDisabled, a matching live cookie,

@@ -193,14 +193,15 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     }
 }
 
-/// Why work could not be run.
-enum WorkerPoolError: Error, CustomStringConvertible {
+/// Why work could not be run on the store's threads.
+public enum WorkerPoolError: Error, CustomStringConvertible {
     /// The pool is shutting down.
     case stopped(String)
     /// The pool's queue is full: the work was refused instead of waiting in memory.
     case overloaded(String)
 
-    var description: String {
+    /// A sentence for the log.
+    public var description: String {
         switch self {
         case .stopped(let name): "the \(name) threads are shutting down"
         case .overloaded(let name): "the \(name) queue is full"

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import Authenticator
+@testable import AccountStore
 
 /// The pool wakes as few threads as it can; no job may be left behind by that.
 @Suite("Worker pool", .timeLimit(.minutes(1)))
