@@ -2,6 +2,7 @@ import Banana
 import Foundation
 import NIOCore
 import NIOPosix
+import PBTestSupport
 import PerspectiveBroker
 import TestSupport
 import Testing
@@ -134,17 +135,5 @@ enum Client {
 
     static func randomChallenge() -> [UInt8] {
         PBLoginChallenge.makeChallenge()
-    }
-}
-
-/// The failure a call threw, or `nil` when it succeeded or failed otherwise.
-func remoteFailure(_ body: () async throws -> Void) async -> JellyFailure? {
-    do {
-        try await body()
-        return nil
-    } catch PBCallError.remoteFailure(let failure) {
-        return failure
-    } catch {
-        return nil
     }
 }

@@ -1,5 +1,6 @@
 import Banana
 import Foundation
+import PBTestSupport
 import PerspectiveBroker
 import TestSupport
 import Testing

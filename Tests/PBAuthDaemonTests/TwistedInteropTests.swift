@@ -1,5 +1,6 @@
 import Banana
 import Foundation
+import PBTestSupport
 import PerspectiveBroker
 import TestSupport
 import Testing
@@ -9,13 +10,7 @@ import Testing
 struct TwistedInteropTests {
     static let fixtures = BuiltProducts.packageRoot + "/Tests/PBAuthDaemonTests/Fixtures"
 
-    static func python() throws -> String {
-        let python = BuiltProducts.twistedPython
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw InteropSetupError.noTwisted(python)
-        }
-        return python
-    }
+    static func python() throws -> String { try BuiltProducts.requireTwistedPython() }
 
     @Test func aTwistedClientUsesTheMasterAndASubordinate() async throws {
         let cluster = try Cluster()
@@ -80,15 +75,5 @@ struct TwistedInteropTests {
         #expect(master.waitForLine(timeout: 10) { $0 == #"via ["edge1"]"# } != nil)
         let refused = await remoteFailure { _ = try await Client.login(edgePort, "alice", "cookie-of-bob") }
         #expect(refused?.type == "twisted.cred.error.UnauthorizedLogin")
-    }
-}
-
-enum InteropSetupError: Error, CustomStringConvertible {
-    case noTwisted(String)
-
-    var description: String {
-        switch self {
-        case .noTwisted(let path): "no Python with Twisted at \(path): run scripts/test (it creates .venv-interop) or set PBAUTH_PYTHON"
-        }
     }
 }
