@@ -6,6 +6,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "pbauth", targets: ["pbauth"]),
+        // Perspective Broker over SwiftNIO, independent of pbauth.
+        .library(name: "PerspectiveBroker", targets: ["PerspectiveBroker", "Banana"]),
+        // pbauth as the authenticator of a Swift application broker with its own avatars.
+        .library(name: "PBAuthSubordinate", targets: ["PBAuthSubordinate", "PBAuthProtocol"]),
         .executable(name: "pbauth-bench", targets: ["PBAuthBenchmark"]),
     ],
     dependencies: [
@@ -127,6 +131,26 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+
+        // MARK: Examples (the DocC articles show them; tests do the same)
+        .executableTarget(
+            name: "pb-echo-example",
+            dependencies: [
+                "PerspectiveBroker", "Banana",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/PBEcho"
+        ),
+        .executableTarget(
+            name: "pbauth-app-broker-example",
+            dependencies: [
+                "PBAuthSubordinate", "PBAuthProtocol", "PerspectiveBroker", "Banana",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/AppBroker"
         ),
 
         // MARK: Measuring
