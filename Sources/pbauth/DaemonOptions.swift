@@ -1,8 +1,7 @@
 import ArgumentParser
-import Authenticator
+import PBAuthDaemon
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// Options every daemon shares: where its configuration comes from.
 struct DaemonOptions: ParsableArguments {
@@ -41,15 +40,6 @@ func bootstrapLogging(level: String) throws -> Logger {
     return Logger(label: "pbauth")
 }
 
-/// Raises the open-file limit to its hard limit: every connection is a descriptor,
-/// and the usual soft limit of 1,024 is too low for a broker serving a fleet.
-func raiseOpenFileLimit() {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-    limit.rlim_cur = limit.rlim_max
-    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-}
-
 /// Runs a daemon; an error that stops it becomes one line `pbauth: <message>` on
 /// standard error and exit code 1 (usage errors keep ArgumentParser's handling).
 func reportingDaemonFailures(_ body: () async throws -> Void) async throws {
@@ -63,14 +53,4 @@ func reportingDaemonFailures(_ body: () async throws -> Void) async throws {
         FileHandle.standardError.write(Data("pbauth: \(AdminAction.message(for: error, databasePath: "the database"))\n".utf8))
         throw ExitCode(1)
     }
-}
-
-/// Runs a daemon's service until SIGTERM or SIGINT asks it to shut down gracefully.
-func runUntilSignalled(_ service: some Service, logger: Logger) async throws {
-    let group = ServiceGroup(configuration: .init(
-        services: [.init(service: service)],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger
-    ))
-    try await group.run()
 }

@@ -1,6 +1,7 @@
 @testable import AccountStore
 import Foundation
 import Testing
+import StoreTestSupport
 import TestSupport
 
 @Suite struct DatabaseTests {
@@ -118,5 +119,16 @@ import TestSupport
         // Readers are not blocked by the writer in WAL mode.
         #expect(try other.queryFirst("SELECT count(*) FROM t") { $0.int64(0) } == 0)
         try holder.execute("ROLLBACK")
+    }
+}
+
+@Suite("SQLite version")
+struct SQLiteVersionTests {
+    @Test func anSQLiteOlderThan335IsRefusedWithAMessageAndThisOneIsAccepted() throws {
+        #expect(throws: StoreError.sqliteTooOld(found: "3.34.1", needed: "3.35.0")) {
+            try AccountStore.checkSQLiteVersion(3_034_001, text: "3.34.1")
+        }
+        #expect(StoreError.sqliteTooOld(found: "3.34.1", needed: "3.35.0").description.contains("3.35.0 or newer"))
+        try AccountStore.checkSQLiteVersion()
     }
 }

@@ -14,9 +14,7 @@ import PerspectiveBroker
 ///   the worst shapes it can at the largest size allowed (before and after a login); the
 ///   figure is the probes' longest round trip, against their longest with no attack.
 enum HostileBenchmark {
-    static func run(arguments: [String]) async throws {
-        var options = LoadBenchmark.Options()
-        try options.parse(arguments)
+    static func run(options: LoadBenchmark.Options) async throws {
         raiseOpenFileLimit()
         let connections = options.idleConnections
         var json: [String: Any] = [:]
