@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Banana
 import Logging
 import PerspectiveBroker
 
@@ -35,12 +36,18 @@ public struct ConnectionSettings: Sendable, Equatable {
         loggedInIdleTimeout = try settings.integer("logged_in_idle_timeout", default: defaults.loggedInIdleTimeout, range: 0...(366 * 86_400))
     }
 
+    /// What a logged-in peer may send to a pbauth broker. Its largest real message, an
+    /// `authenticate_account` with a full `via` path, is well under 2 KiB; 64 KiB leaves room
+    /// and keeps the costliest message (one of tiny strings, each an allocation) to about a
+    /// millisecond of an event loop, where PB's generic 4 MiB would take a tenth of a second.
+    static let loggedInLimits = BananaLimits(maxStringBytes: 65_536, maxListCount: 4_096, maxMessageBytes: 65_536)
+
     /// A server configuration for `endpoint` with these bounds.
     func serverConfiguration(_ endpoint: Endpoint) -> PBServerConfiguration {
         var strangers = PBStrangerLimits()
         strangers.idleTimeout = .seconds(idleTimeout)
         return PBServerConfiguration(
-            host: endpoint.host, port: endpoint.port,
+            host: endpoint.host, port: endpoint.port, limits: Self.loggedInLimits,
             maxConnections: maxConnections, maxConnectionsPerSource: maxConnectionsPerSource,
             idleTimeout: loggedInIdleTimeout > 0 ? .seconds(loggedInIdleTimeout) : nil,
             strangers: strangers)

@@ -24,7 +24,7 @@ final class MasterRootMethods: PBReferenceable {
         let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
         try arguments.expect(2...2)
         let username = try arguments.text(0, "username")
-        let password = try arguments.bytes(1, "password", limit: 4096)
+        let password = try arguments.bytes(1, "password", limit: AccountStore.maximumPasswordLength)
         let connection = context.connection
         guard connection.isLoopback || connection.isTLS || allowRemote else {
             logger.info("authenticate refused", metadata: ["reason": "clear password from a non-loopback peer without TLS", "source": "\(connection.remoteAddress)"])

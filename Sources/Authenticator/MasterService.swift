@@ -82,7 +82,10 @@ public struct MasterService: Service {
     /// existing one with pending migrations; records the PB password login setting.
     private func prepareDatabase() throws {
         let store: AccountStore
-        if FileManager.default.fileExists(atPath: configuration.database) {
+        // An empty file is a database another process (a `pbauth migrate` starting at the same
+        // moment) has only just created: it is new, not one with pending migrations.
+        let size = (try? FileManager.default.attributesOfItem(atPath: configuration.database)[.size] as? Int) ?? nil
+        if let size, size > 0 {
             store = try AccountStore.open(databasePath: configuration.database, keyPath: configuration.resolvedKeyFile,
                                           configuration: configuration.storeConfiguration)
         } else {

@@ -46,9 +46,11 @@ final class UpstreamLink: Sendable {
         while !Task.isCancelled {
             do {
                 let connection = try await PBClientConnection.connect(host: upstream.host, port: upstream.port, group: group,
-                                                                      limits: Self.limits, logger: logger)
+                                                                      limits: Self.limits, logger: logger, handshakeTimeout: callTimeout)
                 do {
-                    let avatar = try await connection.login(username: Array(principal.utf8), secret: token)
+                    // Bounded: an upstream that accepts the connection and then never answers must
+                    // not hold the link (and every login behind it) forever.
+                    let avatar = try await connection.login(username: Array(principal.utf8), secret: token, timeout: callTimeout)
                     state.withLock { $0.avatar = avatar; $0.connection = connection }
                     logger.info("upstream connected", metadata: ["upstream": "\(upstream)"])
                     delay = .milliseconds(50)
@@ -65,9 +67,13 @@ final class UpstreamLink: Sendable {
                     if !Task.isCancelled {
                         logger.warning("upstream connection lost", metadata: ["upstream": "\(upstream)"])
                     }
-                } catch {
+                } catch PBCallError.remoteFailure {
                     await connection.close()
                     logger.error("upstream refused this broker's login", metadata: ["upstream": "\(upstream)", "broker": "\(principal)"])
+                } catch {
+                    await connection.close()
+                    // Timed out, dropped, or answered nonsense: one line, no payload.
+                    logger.error("upstream login failed", metadata: ["upstream": "\(upstream)", "broker": "\(principal)", "error": "\(error)"])
                 }
             } catch {
                 logger.debug("upstream unreachable", metadata: ["upstream": "\(upstream)"])

@@ -13,8 +13,8 @@ public struct BananaLimits: Sendable, Hashable {
     public var maxDepth: Int
     /// Jelly `reference`s in one jelly value (Twisted: none; a call's arguments and its keywords
     /// are two values). The dereferences of a value may stand for at most as many bytes as its
-    /// message holds, so a decoded value unfolds to at most twice its
-    /// size on the wire and any walk over it is linear in the message's size.
+    /// message holds plus 64 KiB, so a decoded value unfolds to at most twice its size on the
+    /// wire plus a constant, and any walk over it is linear in the message's size.
     public var maxReferences: Int
     /// Bytes in one top-level element (Twisted: none).
     public var maxMessageBytes: Int

@@ -4,9 +4,9 @@
 /// What a peer shapes is bounded here, so that everything above may walk a decoded value
 /// naively: literal nesting and the depth reached through `dereference` count against one
 /// depth limit (a value is never deeper than `BananaLimits.maxDepth`, however its depth was
-/// built), a message holds at most `maxReferences` references, the dereferences of a message
-/// stand for at most as many bytes as the message itself (so a value unfolds to at most twice
-/// its size), and cycles are refused. Decoding recurses once per literal level only, which the
+/// built), a value holds at most `maxReferences` references, its dereferences stand for at
+/// most as many bytes as its message plus `referenceAllowance` (so a value unfolds to at most
+/// twice its size plus a constant), and cycles are refused. Decoding recurses once per literal level only, which the
 /// scanner has already bounded.
 struct JellyDecoder {
     /// A value introduced by `reference`, with what a `dereference` to it stands for.
@@ -33,12 +33,17 @@ struct JellyDecoder {
     /// Bytes the dereferences decoded so far stand for.
     private var expansion = 0
 
+    /// Bytes that dereferences may stand for beyond the size of their message: room for
+    /// Twisted's sharing of small values (a chain of 30 nested lists passed as separate
+    /// arguments unfolds to about 20 KiB) while any walk stays linear in the message's size.
+    static let referenceAllowance = 65_536
+
     /// A decoder for one jelly value of a message of `messageBytes` bytes, whose own list
     /// sits at depth `baseDepth` (1 for the payloads of a PB message, 0 for a bare value).
     init(limits: BananaLimits = .twisted, baseDepth: Int = 0, messageBytes: Int) {
         self.maxDepth = max(0, min(limits.maxDepth, BananaScanner.depthCeiling))
         self.maxReferences = max(0, limits.maxReferences)
-        self.maxExpansion = max(0, messageBytes)
+        self.maxExpansion = max(0, messageBytes) + Self.referenceAllowance
         self.depth = baseDepth
         self.deepest = baseDepth
     }

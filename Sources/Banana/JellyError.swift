@@ -19,7 +19,7 @@ public enum JellyError: Error, Sendable, Hashable, CustomStringConvertible {
     case tooDeep(limit: Int)
     /// More than `limit` references in one message.
     case tooManyReferences(limit: Int)
-    /// Dereferences stand for more bytes than the message holds (`limit`).
+    /// Dereferences stand for more than `limit` bytes (the message's size plus an allowance).
     case referencesTooLarge(limit: Int)
 
     /// Whether the peer broke a bound on the shape of values (or sent a cycle): the
@@ -41,7 +41,7 @@ public enum JellyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unencodableObject(let reason): return "object cannot be sent by reference: \(reason)"
         case .tooDeep(let limit): return "jelly value nested deeper than \(limit), counting dereferences"
         case .tooManyReferences(let limit): return "more than \(limit) jelly references in one message"
-        case .referencesTooLarge(let limit): return "jelly dereferences stand for more than the \(limit) bytes of their message"
+        case .referencesTooLarge(let limit): return "jelly dereferences stand for more than \(limit) bytes"
         }
     }
 }

@@ -12,15 +12,7 @@ import Darwin
 /// encode the call, decode it, encode the status answer, decode it. Also printed: the
 /// server's half (decode call + encode answer) and each step alone.
 enum CodecBenchmark {
-    static func run(arguments: [String]) throws {
-        var iterations = 1_000_000
-        var only: String?
-        if let index = arguments.firstIndex(of: "--only"), index + 1 < arguments.count {
-            only = arguments[index + 1]
-        }
-        if let index = arguments.firstIndex(of: "--iterations"), index + 1 < arguments.count, let count = Int(arguments[index + 1]) {
-            iterations = max(1, count)
-        }
+    static func run(iterations: Int, only: String?) throws {
         let challenge = JellyValue.bytes((0..<16).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) })
         let response = JellyValue.bytes((0..<16).map { UInt8(truncatingIfNeeded: $0 &* 91 &+ 7) })
         let call = PBMessage.call(PBCall(

@@ -21,9 +21,7 @@ enum EchoBenchmark {
         }
     }
 
-    static func run(arguments: [String]) async throws {
-        let calls = option("--calls", in: arguments) ?? 200_000
-        let window = option("--window", in: arguments) ?? 128
+    static func run(calls: Int, window: Int) async throws {
         let server = try startServerProcess()
         defer { server.terminate() }
         let port = try readPort(from: server)
@@ -64,7 +62,7 @@ enum EchoBenchmark {
     }
 
     /// `pbauth-bench echo-server`: serves `EchoRoot` on 127.0.0.1, prints the port, exits when stdin closes.
-    static func serve(arguments: [String]) async throws {
+    static func serve() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var logger = Logger(label: "pbauth-bench.echo-server")
         logger.logLevel = .warning
@@ -81,11 +79,6 @@ enum EchoBenchmark {
         }
         await server.stop(gracePeriod: .seconds(1))
         try await group.shutdownGracefully()
-    }
-
-    private static func option(_ name: String, in arguments: [String]) -> Int? {
-        guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
-        return Int(arguments[index + 1])
     }
 
     private static func startServerProcess() throws -> Process {

@@ -8,19 +8,7 @@ import Foundation
 /// least 100,000/s in release), and the time of one scrypt hash at the default
 /// parameters (N=2^17, r=8, p=1).
 enum StoreBenchmark {
-    static func run(arguments: [String]) throws {
-        var sessionsPerAccount = 3
-        var seconds = 2.0
-        var index = 0
-        while index < arguments.count {
-            let value = index + 1 < arguments.count ? arguments[index + 1] : ""
-            switch arguments[index] {
-            case "--sessions": sessionsPerAccount = max(0, Int(value) ?? sessionsPerAccount)
-            case "--seconds": seconds = max(0.1, Double(value) ?? seconds)
-            default: throw BenchmarkFailure("unknown argument \(arguments[index])")
-            }
-            index += 2
-        }
+    static func run(sessionsPerAccount: Int, seconds: Double) throws {
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pbauth-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -56,15 +56,17 @@ public final class PBClientConnection: Sendable {
     /// Logs in exactly as Twisted's `PBClientFactory.login` does:
     /// `root.login(username)` -> (challenge, challenger); response = MD5(MD5(secret) || challenge);
     /// `challenger.respond(response, mind)` -> the avatar. The username is sent as bytes.
-    /// Throws `PBCallError.remoteFailure` (UnauthorizedLogin for a wrong secret or unknown user).
-    public func login(username: [UInt8], secret: [UInt8], mind: JellyValue = .none) async throws -> PBRemoteReference {
-        let answer = try await root.callRemote("login", .bytes(username))
+    /// Throws `PBCallError.remoteFailure` (UnauthorizedLogin for a wrong secret or unknown user),
+    /// or `PBCallError.timedOut` when a step is not answered within `timeout`.
+    public func login(username: [UInt8], secret: [UInt8], mind: JellyValue = .none,
+                      timeout: Duration? = nil) async throws -> PBRemoteReference {
+        let answer = try await root.callRemote("login", arguments: [.bytes(username)], keywords: [:], timeout: timeout)
         guard let parts = answer.arrayValue, parts.count == 2, let challenge = parts[0].bytesValue,
               let challenger = Self.reference(in: parts[1]) else {
             throw PBCallError.unexpectedAnswer("login did not answer (challenge, challenger)")
         }
         let response = PBLoginChallenge.response(secret: secret, challenge: challenge)
-        let avatar = try await challenger.callRemote("respond", .bytes(response), mind)
+        let avatar = try await challenger.callRemote("respond", arguments: [.bytes(response), mind], keywords: [:], timeout: timeout)
         guard let reference = Self.reference(in: avatar) else {
             throw PBCallError.unexpectedAnswer("respond did not answer a remote reference")
         }

@@ -14,7 +14,7 @@ public final class PBServer: Sendable {
         var isStopping = false
         /// Connections refused since the last log line about them, by cause.
         var refusals: [String: Int] = [:]
-        var lastRefusalLog: NIODeadline?
+        var isRefusalLogScheduled = false
     }
 
     private let configuration: PBServerConfiguration
@@ -94,20 +94,26 @@ public final class PBServer: Sendable {
         state.connectionsBySource[source] = remaining > 0 ? remaining : nil
     }
 
-    /// Counts a refused connection; logs the counts at most once a second, so that a flood
-    /// of connections cannot flood the log.
+    /// Counts a refused connection; the counts are logged a second later, one line per cause,
+    /// so that a flood of connections cannot flood the log.
     private func countRefusal(_ cause: String) {
-        let now = NIODeadline.now()
-        let counts = state.withLock { state -> [String: Int]? in
+        let schedule = state.withLock { state -> Bool in
             state.refusals[cause, default: 0] += 1
-            if let last = state.lastRefusalLog, now - last < .seconds(1) { return nil }
-            state.lastRefusalLog = now
-            defer { state.refusals.removeAll() }
-            return state.refusals
+            defer { state.isRefusalLogScheduled = true }
+            return !state.isRefusalLogScheduled
         }
-        guard let counts else { return }
-        for (cause, count) in counts.sorted(by: { $0.key < $1.key }) {
-            logger.notice("refused PB connections", metadata: ["cause": "\(cause)", "count": "\(count)"])
+        guard schedule else { return }
+        group.next().scheduleTask(in: .seconds(1)) { [self] in
+            let counts = state.withLock { state -> [String: Int] in
+                defer {
+                    state.refusals.removeAll()
+                    state.isRefusalLogScheduled = false
+                }
+                return state.refusals
+            }
+            for (cause, count) in counts.sorted(by: { $0.key < $1.key }) {
+                logger.notice("refused PB connections", metadata: ["cause": "\(cause)", "count": "\(count)"])
+            }
         }
     }
 

@@ -41,15 +41,6 @@ func bootstrapLogging(level: String) throws -> Logger {
     return Logger(label: "pbauth")
 }
 
-/// Raises the open-file limit to its hard limit: every connection is a descriptor,
-/// and the usual soft limit of 1,024 is too low for a broker serving a fleet.
-func raiseOpenFileLimit() {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-    limit.rlim_cur = limit.rlim_max
-    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-}
-
 /// Runs a daemon; an error that stops it becomes one line `pbauth: <message>` on
 /// standard error and exit code 1 (usage errors keep ArgumentParser's handling).
 func reportingDaemonFailures(_ body: () async throws -> Void) async throws {

@@ -39,7 +39,6 @@ struct MasterCommand: AsyncParsableCommand {
             let settings = try daemon.settings(known: MasterConfiguration.keys, defaultFile: "config/master.conf", flags: flags)
             let configuration = try MasterConfiguration(settings: settings)
             let logger = try bootstrapLogging(level: configuration.logLevel)
-            raiseOpenFileLimit()
             try await runUntilSignalled(MasterService(configuration: configuration, logger: logger), logger: logger)
         }
     }

@@ -41,7 +41,6 @@ struct SubordinateCommand: AsyncParsableCommand {
             let settings = try daemon.settings(known: SubordinateConfiguration.keys, defaultFile: "config/subordinate.conf", flags: flags)
             let configuration = try SubordinateConfiguration(settings: settings)
             let logger = try bootstrapLogging(level: configuration.logLevel)
-            raiseOpenFileLimit()
             try await runUntilSignalled(SubordinateService(configuration: configuration, logger: logger), logger: logger)
         }
     }

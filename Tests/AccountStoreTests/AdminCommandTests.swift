@@ -198,7 +198,8 @@ import TestSupport
         #expect(status.standardOutput.contains("unknown  0002_add_c.sql"))
     }
 
-    @Test func concurrentMigrateProcessesApplyEachFileOnce() throws {
+    @Test(arguments: 0..<5)
+    func concurrentMigrateProcessesApplyEachFileOnce(_ round: Int) throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let dir = try makeMigrationFolder(folder, files: [
@@ -219,6 +220,21 @@ import TestSupport
         let appliedLines = processes.flatMap(\.standardOutput).filter { $0.hasPrefix("applied ") }
         #expect(appliedLines.sorted() == ["applied 0001_create_a.sql", "applied 0002_one.sql", "applied 0003_two.sql"])
         #expect(try integer("SELECT count(*) FROM a", in: db) == 2)
+    }
+
+    @Test(arguments: 0..<3)
+    func aMigrateAndAMasterStartingOnANewDatabaseBothSucceed(_ round: Int) throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let db = folder.file("new.sqlite")
+        let migrate = try RunningProcess(binary, ["migrate", "--database", db], environment: environment)
+        let master = try RunningProcess(binary, ["master", "--database", db, "--listen", "127.0.0.1:0"], environment: environment)
+        defer { _ = master.stop(signal: SIGKILL, timeout: 5) }
+        let deadline = Date().addingTimeInterval(30)
+        while migrate.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(migrate.stop() == 0, "\(migrate.standardError)")
+        #expect(master.waitForLine(timeout: 30) { $0.contains("pbauth master listening on") } != nil,
+                "the master did not start: \(master.standardError)")
     }
 
     @Test func sessionsAreListedAndRevoked() throws {

@@ -120,3 +120,14 @@ import TestSupport
         try holder.execute("ROLLBACK")
     }
 }
+
+@Suite("SQLite version")
+struct SQLiteVersionTests {
+    @Test func anSQLiteOlderThan335IsRefusedWithAMessageAndThisOneIsAccepted() throws {
+        #expect(throws: StoreError.sqliteTooOld(found: "3.34.1", needed: "3.35.0")) {
+            try AccountStore.checkSQLiteVersion(3_034_001, text: "3.34.1")
+        }
+        #expect(StoreError.sqliteTooOld(found: "3.34.1", needed: "3.35.0").description.contains("3.35.0 or newer"))
+        try AccountStore.checkSQLiteVersion()
+    }
+}

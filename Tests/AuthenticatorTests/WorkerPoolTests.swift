@@ -20,9 +20,9 @@ struct WorkerPoolTests {
         var count: Int { indices.withLock { $0.count } }
     }
 
-    private static func pool(threads: Int) throws -> WorkerPool<ThreadTag> {
+    private static func pool(threads: Int, maxQueuedJobs: Int = 4096) throws -> WorkerPool<ThreadTag> {
         let next = Atomic<Int>(0)
-        return try WorkerPool(name: "test", count: threads,
+        return try WorkerPool(name: "test", count: threads, maxQueuedJobs: maxQueuedJobs,
                               makeResource: { ThreadTag(index: next.wrappingAdd(1, ordering: .relaxed).oldValue) },
                               close: { _ in })
     }
@@ -37,6 +37,35 @@ struct WorkerPoolTests {
             return try await tasks.reduce(0, +)
         }
         #expect(total == (0..<2_000).reduce(0, +))
+    }
+
+    @Test func aFullQueueRefusesNewWorkAtOnceAndUnboundedWorkStillQueues() async throws {
+        let pool = try Self.pool(threads: 1, maxQueuedJobs: 3)
+        defer { pool.shutdown() }
+        let release = Atomic<Bool>(false)
+        let running = Atomic<Bool>(false)
+        // One job holds the only thread; three wait; the fifth is refused.
+        let blocker = Task {
+            try await pool.run { _ in
+                running.store(true, ordering: .relaxed)
+                while !release.load(ordering: .relaxed) { usleep(1_000) }
+            }
+        }
+        while !running.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(1)) }
+        let waiting = (0..<3).map { index in Task { try await pool.run { _ in index } } }
+        while pool.queuedJobs < 3 { try await Task.sleep(for: .milliseconds(1)) }
+        await #expect(throws: WorkerPoolError.self) { try await pool.run { _ in -1 } }
+        await #expect(throws: WorkerPoolError.self) { try await pool.read { _ in -1 } }
+        // The daemon's own bookkeeping is never refused.
+        let bookkeeping = Task { try await pool.run(bounded: false) { _ in 99 } }
+        release.store(true, ordering: .relaxed)
+        try await blocker.value
+        var results: [Int] = []
+        for task in waiting { results.append(try await task.value) }
+        #expect(results == [0, 1, 2])
+        #expect(try await bookkeeping.value == 99)
+        // With room again, work is taken.
+        #expect(try await pool.run { _ in 7 } == 7)
     }
 
     @Test func aJobSubmittedWhileEveryThreadSleepsStillRuns() async throws {

@@ -59,10 +59,12 @@ struct BrokerHarness {
     let channel: NIOAsyncTestingChannel
     let peer: NIOAsyncTestingChannel
 
-    static func server(root: any PBReferenceable = EchoAvatar(), maxExportedObjects: Int = 1024) async throws -> BrokerHarness {
+    static func server(root: any PBReferenceable = EchoAvatar(), maxExportedObjects: Int = 1024,
+                       strangers: PBStrangerLimits? = nil) async throws -> BrokerHarness {
         let channel = try await NIOAsyncTestingChannel { channel in
             _ = try PBChannelSetup.install(
-                on: channel, role: .server, settings: PBConnectionSettings(maxExportedObjects: maxExportedObjects),
+                on: channel, role: .server,
+                settings: PBConnectionSettings(maxExportedObjects: maxExportedObjects, strangers: strangers),
                 root: root, connection: PBConnectionInfo(id: 1, remoteAddress: "test", isLoopback: true),
                 logger: Logger(label: "test.broker"))
         }
@@ -74,8 +76,9 @@ struct BrokerHarness {
     }
 
     /// Server side after the handshake: offer read, "pb" chosen, version read.
-    static func openServer(root: any PBReferenceable = EchoAvatar(), maxExportedObjects: Int = 1024) async throws -> BrokerHarness {
-        let harness = try await server(root: root, maxExportedObjects: maxExportedObjects)
+    static func openServer(root: any PBReferenceable = EchoAvatar(), maxExportedObjects: Int = 1024,
+                           strangers: PBStrangerLimits? = nil) async throws -> BrokerHarness {
+        let harness = try await server(root: root, maxExportedObjects: maxExportedObjects, strangers: strangers)
         _ = try await harness.nextFrame()
         try await harness.send(bytes: [0x02, 0x82, 0x70, 0x62, 0x02, 0x80, 0x13, 0x87, 0x06, 0x81])
         _ = try await harness.nextFrame()

@@ -9,6 +9,8 @@ import Darwin
 public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// There is no database file at the path.
     case noDatabase(String)
+    /// The SQLite library this process loaded is older than the store needs.
+    case sqliteTooOld(found: String, needed: String)
     /// The database file cannot be created.
     case cannotCreateDatabase(String, errno: Int32)
     /// The file is not a pbauth database.
@@ -54,6 +56,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return "no database at \(path); create it with `pbauth migrate --database \(path)`"
         case .cannotCreateDatabase(let path, let code):
             return "cannot create the database \(path): \(String(cString: strerror(code)))"
+        case .sqliteTooOld(let found, let needed):
+            return "the SQLite library is version \(found), and pbauth needs \(needed) or newer (for RETURNING): install a newer libsqlite3"
         case .notAPBAuthDatabase(let path):
             return "\(path) is not a pbauth database"
         case .pendingMigrations(let path, let names):

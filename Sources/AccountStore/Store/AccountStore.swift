@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// The master's state in one SQLite file: accounts, password hashes, broker
@@ -35,7 +36,9 @@ public final class AccountStore {
     ) throws -> AccountStore {
         guard configuration.scrypt.isValid else { throw StoreError.invalidScryptParameters(configuration.scrypt) }
         guard FileManager.default.fileExists(atPath: databasePath) else { throw StoreError.noDatabase(databasePath) }
-        let database = try openPBAuthDatabase(path: databasePath, create: false, configuration: configuration)
+        let database = try whileOpening(databasePath) {
+            try openPBAuthDatabase(path: databasePath, create: false, configuration: configuration)
+        }
         do {
             let runner = MigrationRunner(database: database, migrations: try MigrationSource.embedded.load(), now: currentTime)
             let pending = try runner.pending()
@@ -71,10 +74,18 @@ public final class AccountStore {
     ) throws -> [String] {
         let migrations = try source.load()
         try createPrivateFileIfMissing(databasePath)
-        let database = try openPBAuthDatabase(path: databasePath, create: true, configuration: configuration)
+        // The whole run holds the opening lock: a process that opens the database meanwhile
+        // waits, instead of finding a half-made one (or a new file becoming a WAL database).
+        let (database, applied) = try whileOpening(databasePath) { () throws -> (Database, [String]) in
+            let database = try openPBAuthDatabase(path: databasePath, create: true, configuration: configuration)
+            do {
+                return (database, try MigrationRunner(database: database, migrations: migrations, now: currentTime).migrate())
+            } catch {
+                database.close()
+                throw error
+            }
+        }
         defer { database.close() }
-        let runner = MigrationRunner(database: database, migrations: migrations, now: currentTime)
-        let applied = try runner.migrate()
         if let actor, try database.queryFirst("SELECT 1 FROM sqlite_schema WHERE name = 'audit_log'", row: { _ in true }) == true {
             try appendAudit(AuditEntry(
                 time: currentTime(), actor: actor, action: "migrate", outcome: "success",
@@ -128,7 +139,33 @@ public final class AccountStore {
 
     static func currentTime() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
+    /// Runs `body` holding an exclusive `flock` on the database file, which every pbauth
+    /// process takes while it opens (checks, turns on WAL) or migrates the database. SQLite's
+    /// own locks (POSIX record locks) are separate and unaffected. Without it, a second
+    /// process could read a brand-new file while the first turned it into a WAL database
+    /// and call it foreign (`SQLITE_NOTADB`).
+    private static func whileOpening<Result>(_ path: String, _ body: () throws -> Result) throws -> Result {
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return try body() }  // SQLite will say what is wrong with the path
+        defer { Glibc.close(descriptor) }
+        while flock(descriptor, LOCK_EX) != 0 && errno == EINTR {}
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
+    }
+
+    /// The oldest SQLite the store works with: 3.35 brought `RETURNING`.
+    static let minimumSQLiteVersion = (number: Int32(3_035_000), text: "3.35.0")
+
+    /// Refuses an SQLite library older than `minimumSQLiteVersion`, before anything is opened.
+    static func checkSQLiteVersion(_ number: Int32 = sqlite3_libversion_number(),
+                                   text: @autoclosure () -> String = String(cString: sqlite3_libversion())) throws {
+        guard number >= minimumSQLiteVersion.number else {
+            throw StoreError.sqliteTooOld(found: text(), needed: minimumSQLiteVersion.text)
+        }
+    }
+
     private static func openDatabase(path: String, create: Bool, configuration: StoreConfiguration) throws -> Database {
+        try checkSQLiteVersion()
         do {
             return try Database(path: path, create: create, busyTimeoutMilliseconds: configuration.busyTimeoutMilliseconds)
         } catch let error as DatabaseError where error.isNotADatabase {

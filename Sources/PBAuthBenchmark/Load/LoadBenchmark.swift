@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// `pbauth-bench load SCENARIO...`: starts a master (and a subordinate) of its
@@ -8,9 +9,7 @@ import Foundation
 ///         [--in-flight K] [--clients C] [--idle-connections N]
 ///     pbauth-bench load check --master HOST:PORT --user U --password P --broker B --token T
 enum LoadBenchmark {
-    static func run(arguments: [String]) async throws {
-        var options = Options()
-        try options.parse(arguments)
+    static func run(options: Options) async throws {
         raiseOpenFileLimit()
         var results: [[String: Any]] = []
         var checkAloneP99: Double?
@@ -116,52 +115,35 @@ enum LoadBenchmark {
     static func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
     static func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
 
-    struct Options {
+    /// The options of `load` (and of `hostile`, which starts the same daemons).
+    struct Options: ParsableArguments {
+        @Argument(help: "Scenarios to run: check, login, password, mixed, idle (default: all).")
         var scenarios: [LoadPlan.Scenario] = []
-        var duration = 5.0
-        var warmup = 1.0
-        var connections = 16
-        var inFlight = 16
-        var clients = 32
-        var passwordClients = 4
-        var passwordThreads = 1
-        var idleConnections = 1000
-        var master: String?
-        var subordinate: String?
-        var user = "bench-user"
-        var password = "bench password"
-        var broker = "bench-broker"
-        var token: String?
+        @Option(help: "Seconds each scenario is measured.") var duration = 5.0
+        @Option(help: "Seconds of load before measuring.") var warmup = 1.0
+        @Option(help: "Broker connections of check.") var connections = 16
+        @Option(help: "Calls in flight per check connection.") var inFlight = 16
+        @Option(help: "Clients of login.") var clients = 32
+        @Option(help: "Clients of password.") var passwordClients = 4
+        @Option(help: "The master's password_threads.") var passwordThreads = 1
+        @Option(help: "Connections of idle (and of hostile's memory figures).") var idleConnections = 1000
+        @Option(help: "A running master, HOST:PORT (only the port is used: 127.0.0.1).") var master: String?
+        @Option(help: "A running subordinate, HOST:PORT.") var subordinate: String?
+        @Option(help: "The user of a running master.") var user = "bench-user"
+        @Option(help: "That user's password.") var password = "bench password"
+        @Option(help: "The broker principal of a running master.") var broker = "bench-broker"
+        @Option(help: "That broker principal's token.") var token: String?
 
-        mutating func parse(_ arguments: [String]) throws {
-            var iterator = arguments.makeIterator()
-            while let argument = iterator.next() {
-                func value() throws -> String {
-                    guard let next = iterator.next() else { throw BenchError.setupFailed("\(argument) needs a value") }
-                    return next
-                }
-                switch argument {
-                case "--duration": duration = Double(try value()) ?? duration
-                case "--warmup": warmup = Double(try value()) ?? warmup
-                case "--connections": connections = Int(try value()) ?? connections
-                case "--in-flight": inFlight = Int(try value()) ?? inFlight
-                case "--clients": clients = Int(try value()) ?? clients
-                case "--password-clients": passwordClients = Int(try value()) ?? passwordClients
-                case "--password-threads": passwordThreads = Int(try value()) ?? passwordThreads
-                case "--idle-connections": idleConnections = Int(try value()) ?? idleConnections
-                case "--master": master = try value()
-                case "--subordinate": subordinate = try value()
-                case "--user": user = try value()
-                case "--password": password = try value()
-                case "--broker": broker = try value()
-                case "--token": token = try value()
-                default:
-                    guard let scenario = LoadPlan.Scenario(rawValue: argument) else {
-                        throw BenchError.setupFailed("unknown scenario or option '\(argument)' (scenarios: check login password mixed idle)")
-                    }
-                    scenarios.append(scenario)
-                }
+        init() {}
+
+        mutating func validate() throws {
+            guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be above 0 and --warmup at least 0") }
+            for (name, value) in [("--connections", connections), ("--in-flight", inFlight), ("--clients", clients),
+                                  ("--password-clients", passwordClients), ("--password-threads", passwordThreads),
+                                  ("--idle-connections", idleConnections)] where value < 1 {
+                throw ValidationError("\(name) must be at least 1")
             }
+            if master != nil, token == nil { throw ValidationError("--master needs --token") }
             if scenarios.isEmpty { scenarios = LoadPlan.Scenario.allCases }
         }
     }

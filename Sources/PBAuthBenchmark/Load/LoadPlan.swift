@@ -1,8 +1,9 @@
+import ArgumentParser
 import Foundation
 
 /// What the load generator is asked to do; passed from the orchestrator as JSON.
 struct LoadPlan: Codable, Sendable {
-    enum Scenario: String, Codable, CaseIterable, Sendable {
+    enum Scenario: String, Codable, CaseIterable, Sendable, ExpressibleByArgument {
         case check, login, password, mixed, idle
     }
 
