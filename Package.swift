@@ -6,6 +6,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "pbauth", targets: ["pbauth"]),
+        // Perspective Broker over SwiftNIO, independent of pbauth.
+        .library(name: "PerspectiveBroker", targets: ["PerspectiveBroker", "Banana"]),
+        // pbauth as the authenticator of a Swift application broker with its own avatars.
+        .library(name: "PBAuthSubordinate", targets: ["PBAuthSubordinate", "PBAuthProtocol"]),
         .executable(name: "pbauth-bench", targets: ["PBAuthBenchmark"]),
     ],
     dependencies: [
@@ -31,10 +35,13 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["MigrationEmbedder"]
         ),
+        // The one rule for account names, shared by the store and the protocol.
+        .target(name: "AccountNames"),
         .target(
             name: "AccountStore",
             dependencies: [
                 "CSQLite",
+                "AccountNames",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
@@ -60,10 +67,25 @@ let package = Package(
         ),
 
         // MARK: pbauth's meaning
+        // What every pbauth broker means on the wire: the checker, the status and failures,
+        // the avatars and the portal. No database.
         .target(
-            name: "Authenticator",
+            name: "PBAuthProtocol",
             dependencies: [
+                "PerspectiveBroker",
+                "Banana",
+                "AccountNames",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The master: the checker over the account store, its root methods and its services.
+        .target(
+            name: "PBAuthMaster",
+            dependencies: [
+                "PBAuthProtocol",
                 "AccountStore",
+                "AccountNames",
                 "PerspectiveBroker",
                 "Banana",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -72,15 +94,63 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "pbauth",
+        // A subordinate: the checker that asks an upstream, its link and its services.
+        // Keeps nothing, links no SQLite.
+        .target(
+            name: "PBAuthSubordinate",
             dependencies: [
-                "AccountStore",
-                "Authenticator",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "PBAuthProtocol",
+                "PerspectiveBroker",
+                "Banana",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // The daemons' wiring: settings from files, the environment and flags, and the
+        // service groups that run a master or a subordinate.
+        .target(
+            name: "PBAuthDaemon",
+            dependencies: [
+                "PBAuthMaster",
+                "PBAuthSubordinate",
+                "PBAuthProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "pbauth",
+            dependencies: [
+                "AccountNames",
+                "AccountStore",
+                "PBAuthDaemon",
+                "PBAuthMaster",
+                "PBAuthSubordinate",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Examples (the DocC articles show them; tests do the same)
+        .executableTarget(
+            name: "pb-echo-example",
+            dependencies: [
+                "PerspectiveBroker", "Banana",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/PBEcho"
+        ),
+        .executableTarget(
+            name: "pbauth-app-broker-example",
+            dependencies: [
+                "PBAuthSubordinate", "PBAuthProtocol", "PerspectiveBroker", "Banana",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/AppBroker"
         ),
 
         // MARK: Measuring
@@ -107,9 +177,9 @@ let package = Package(
         .executableTarget(
             name: "BrokerFuzz",
             dependencies: [
-                "AccountStore",
-                "Authenticator",
+                "AccountNames",
                 "Banana",
+                "PBAuthProtocol",
                 "PerspectiveBroker",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -134,9 +204,18 @@ let package = Package(
             ],
             path: "Tests/PBTestSupport"
         ),
+        .target(
+            name: "StoreTestSupport",
+            dependencies: ["AccountStore", "TestSupport"],
+            path: "Tests/StoreTestSupport"
+        ),
         .testTarget(
             name: "AccountStoreTests",
-            dependencies: ["AccountStore", "TestSupport"]
+            dependencies: ["AccountStore", "AccountNames", "StoreTestSupport", "TestSupport"]
+        ),
+        .testTarget(
+            name: "PBAuthCommandTests",
+            dependencies: ["AccountStore", "StoreTestSupport", "TestSupport"]
         ),
         .testTarget(
             name: "BananaTests",
@@ -160,11 +239,19 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "AuthenticatorTests",
+            name: "PBAuthMasterTests",
             dependencies: [
-                "Authenticator", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport", "PBTestSupport",
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "PBAuthMaster", "PBAuthProtocol", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "PBAuthDaemonTests",
+            dependencies: [
+                "PBAuthDaemon", "PBAuthMaster", "PBAuthSubordinate", "PBAuthProtocol",
+                "PerspectiveBroker", "Banana", "TestSupport", "PBTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["Fixtures"]
         ),

@@ -4,7 +4,7 @@
     scripts/fuzz-broker-seeds.py CAPTURES_DIR OUTPUT_DIR
 
 CAPTURES_DIR holds <scenario>/connN.c2s.bin and <scenario>/events.jsonl as recorded by
-Twisted's pb (Tests/Fixtures/pb-capture). From each client-to-server stream it makes:
+Twisted's pb (Tests/Fixtures/pb-capture/captures). From each client-to-server stream it makes:
 a stranger input cut at the client's TCP chunks, the same stream in one piece and a byte at
 a time, and, for each logged-in start, what the client sent after its login. It adds calls
 of pbauth's own methods (user and broker avatars, refusals, pipelining, held checks, time

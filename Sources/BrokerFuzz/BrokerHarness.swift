@@ -1,8 +1,8 @@
-import Authenticator
 import Banana
 import Logging
 import NIOCore
 import NIOEmbedded
+import PBAuthProtocol
 import PerspectiveBroker
 
 /// One fuzz input against the real server pipeline: `PBServer.configureConnection` on an
@@ -15,7 +15,7 @@ import PerspectiveBroker
 /// the loop through `EventLoopTaskExecutor`, so they run there too).
 struct BrokerHarness {
     /// What both daemons configure (`ConnectionSettings.serverConfiguration`, internal to
-    /// Authenticator): its default timeouts (30 s for strangers, an hour once logged in) and
+    /// PBAuthProtocol): its default timeouts (30 s for strangers, an hour once logged in) and
     /// its logged-in limits (`ConnectionSettings.loggedInLimits`: 64 KiB messages and strings,
     /// 4,096 items per list), with the PB defaults for the rest.
     static let configuration: PBServerConfiguration = {

@@ -1,6 +1,6 @@
-import AccountStore
-import Authenticator
+import AccountNames
 import Banana
+import PBAuthProtocol
 import PerspectiveBroker
 
 /// The accounts the fuzz checker knows, with the secret each one's PB response is checked
@@ -73,7 +73,7 @@ struct FuzzChecker: Checker {
         await gate.enter()
         defer { gate.leave() }
         precondition(source == self.source, "the checker was given the wrong source: \(source)")
-        precondition(via.count < AccountStore.maximumBrokerPathLength, "the checker was given a 'via' of \(via.count) names")
+        precondition(via.count < AccountName.maximumBrokerPathLength, "the checker was given a 'via' of \(via.count) names")
         precondition(via.allSatisfy(AccountName.isValid), "the checker was given an invalid 'via'")
         if via.isEmpty {
             // A login at the portal: the username it took from the peer.

@@ -8,8 +8,8 @@
 //     .build-fuzz/release/BrokerFuzz -dict=Sources/BrokerFuzz/pb.dict -max_len=1048576 [corpus-folder]
 //
 // or `scripts/fuzz-broker [runs]`, which does both and seeds the corpus from the captured
-// Twisted streams in Tests/Fixtures/pb-capture. The input format is in FuzzPlan.swift; the
-// harness and its invariants in BrokerHarness.swift and PeerView.swift.
+// Twisted streams in Tests/Fixtures/pb-capture/captures. The input format is in
+// FuzzPlan.swift; the harness and its invariants in BrokerHarness.swift and PeerView.swift.
 //
 // As in BananaFuzz (see its main.swift): parsed as a library (fuzz build), this file defines
 // no `main` and the lazy global `replayedFiles` is never read. In the ordinary `swift build`,
@@ -36,23 +36,6 @@ public func brokerFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
     BrokerHarness.run(bytes)
     return 0
 }
-
-#if BROKER_FUZZ_OWN_MAIN
-/// libFuzzer's driver, from `libclang_rt.fuzzer_no_main` (see scripts/fuzz-broker).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
-/// The fuzz build's `main` when libFuzzer is linked without its own (scripts/fuzz-broker
-/// explains why): hands the command line to libFuzzer's driver.
-@_cdecl("main")
-public func brokerFuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in brokerFuzzOneInput(data, size) }
-}
-#endif
 
 /// Script mode only (see the top of this file): replays the files named as arguments.
 let replayedFiles: Int = {

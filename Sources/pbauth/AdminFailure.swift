@@ -1,3 +1,4 @@
+import AccountNames
 import AccountStore
 import ArgumentParser
 import Foundation

@@ -1,8 +1,7 @@
 import ArgumentParser
-import Authenticator
+import PBAuthDaemon
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// Options every daemon shares: where its configuration comes from.
 struct DaemonOptions: ParsableArguments {
@@ -54,14 +53,4 @@ func reportingDaemonFailures(_ body: () async throws -> Void) async throws {
         FileHandle.standardError.write(Data("pbauth: \(AdminAction.message(for: error, databasePath: "the database"))\n".utf8))
         throw ExitCode(1)
     }
-}
-
-/// Runs a daemon's service until SIGTERM or SIGINT asks it to shut down gracefully.
-func runUntilSignalled(_ service: some Service, logger: Logger) async throws {
-    let group = ServiceGroup(configuration: .init(
-        services: [.init(service: service)],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger
-    ))
-    try await group.run()
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Authenticator
+import PBAuthDaemon
+import PBAuthMaster
 import Logging
 
 /// `pbauth master`: runs the master in the foreground until SIGTERM or SIGINT.
@@ -39,7 +40,7 @@ struct MasterCommand: AsyncParsableCommand {
             let settings = try daemon.settings(known: MasterConfiguration.keys, defaultFile: "config/master.conf", flags: flags)
             let configuration = try MasterConfiguration(settings: settings)
             let logger = try bootstrapLogging(level: configuration.logLevel)
-            try await runUntilSignalled(MasterService(configuration: configuration, logger: logger), logger: logger)
+            try await Daemon.runMaster(configuration, logger: logger)
         }
     }
 }

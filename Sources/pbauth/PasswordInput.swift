@@ -26,7 +26,11 @@ enum PasswordInput {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while true {
+            #if canImport(Glibc)
             let count = Glibc.read(descriptor, &byte, 1)
+            #else
+            let count = Darwin.read(descriptor, &byte, 1)
+            #endif
             if count < 0 && errno == EINTR { continue }
             if count <= 0 || byte == UInt8(ascii: "\n") { break }
             line.append(byte)

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Authenticator
+import PBAuthDaemon
+import PBAuthSubordinate
 import Logging
 
 /// `pbauth subordinate`: runs a subordinate broker in the foreground until SIGTERM or SIGINT.
@@ -41,7 +42,7 @@ struct SubordinateCommand: AsyncParsableCommand {
             let settings = try daemon.settings(known: SubordinateConfiguration.keys, defaultFile: "config/subordinate.conf", flags: flags)
             let configuration = try SubordinateConfiguration(settings: settings)
             let logger = try bootstrapLogging(level: configuration.logLevel)
-            try await runUntilSignalled(SubordinateService(configuration: configuration, logger: logger), logger: logger)
+            try await Daemon.runSubordinate(configuration, logger: logger)
         }
     }
 }

@@ -1,6 +1,7 @@
 @testable import AccountStore
 import Foundation
 import Testing
+import StoreTestSupport
 import TestSupport
 
 @Suite struct DatabaseTests {

@@ -2,6 +2,7 @@
 import Crypto
 import Foundation
 import Testing
+import StoreTestSupport
 import TestSupport
 
 @Suite struct ServerKeyTests {

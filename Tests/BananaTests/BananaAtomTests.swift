@@ -1,5 +1,6 @@
 import Banana
 import NIOCore
+import TestSupport
 import Testing
 
 /// Integers, floats and byte strings: Twisted's exact element choices (wire doc 2.1).

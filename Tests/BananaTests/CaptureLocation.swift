@@ -2,12 +2,11 @@ import Foundation
 import NIOCore
 import TestSupport
 
-/// Finds the captured Twisted streams: `$PBAUTH_SHARED/pb-capture/captures`, else the
-/// shared folder beside the package (`<root>/../shared`).
+/// Finds the captured Twisted streams, kept in the repository (`Tests/Fixtures/pb-capture`,
+/// whose README says how they were made).
 enum CaptureLocation {
     static var capturesFolder: String {
-        let shared = ProcessInfo.processInfo.environment["PBAUTH_SHARED"] ?? BuiltProducts.packageRoot + "/../shared"
-        return shared + "/pb-capture/captures"
+        BuiltProducts.packageRoot + "/Tests/Fixtures/pb-capture/captures"
     }
 
     /// Every `conn*.c2s.bin` / `conn*.s2c.bin` of `scenario` ("main" or "extras"), sorted.

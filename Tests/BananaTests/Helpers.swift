@@ -1,5 +1,6 @@
 import Banana
 import NIOCore
+import TestSupport
 
 /// Encodes one jelly value and returns its bytes.
 func jellyBytes(_ value: JellyValue, dialect: PBDialect = .pb) throws -> [UInt8] {
@@ -14,27 +15,6 @@ func decodeJelly(_ bytes: [UInt8], dialect: PBDialect = .pb, limits: BananaLimit
     let value = try Jelly.decode(from: &buffer, dialect: dialect, limits: limits)
     precondition(buffer.readableBytes == 0, "trailing bytes after the element")
     return value
-}
-
-/// Parses `"02 80 0b 87"` into bytes; also accepts `"quoted ASCII"` runs.
-func hexBytes(_ text: String) -> [UInt8] {
-    var bytes: [UInt8] = []
-    var rest = Substring(text)
-    while let first = rest.first {
-        if first == " " || first == "\n" {
-            rest = rest.dropFirst()
-        } else if first == "\"" {
-            let body = rest.dropFirst()
-            let end = body.firstIndex(of: "\"")!
-            bytes += Array(body[..<end].utf8)
-            rest = body[body.index(after: end)...]
-        } else {
-            let pair = rest.prefix(2)
-            bytes.append(UInt8(pair, radix: 16)!)
-            rest = rest.dropFirst(2)
-        }
-    }
-    return bytes
 }
 
 /// Encodes a PB message in dialect pb (no objects).

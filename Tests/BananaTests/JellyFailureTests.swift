@@ -1,5 +1,6 @@
 import Banana
 import NIOCore
+import TestSupport
 import Testing
 
 @Suite struct JellyFailureTests {

@@ -1,5 +1,6 @@
 import Banana
 import NIOCore
+import TestSupport
 import Testing
 
 /// Every jelly type with the bytes Twisted sends (wire doc 3.1), and the security rules (3.3).

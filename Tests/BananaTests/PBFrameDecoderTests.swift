@@ -1,6 +1,7 @@
 import Banana
 import NIOCore
 import NIOTestUtils
+import TestSupport
 import Testing
 
 /// The handshake, message shapes, limits and incremental decoding of `PBFrameDecoder`.

@@ -8,15 +8,12 @@ enum TwistedFixtures {
 
     /// The venv's python, or a recorded failure saying how to create it (never a skip).
     static func python() -> String? {
-        let python = BuiltProducts.twistedPython
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            Issue.record("""
-                No Python with stock Twisted at \(python). Run scripts/test (it creates the venv \
-                and sets PBAUTH_PYTHON), or set PBAUTH_PYTHON to a python with twisted==26.10.0.
-                """)
+        do {
+            return try BuiltProducts.requireTwistedPython()
+        } catch {
+            Issue.record("\(error)")
             return nil
         }
-        return python
     }
 
     /// Runs the Twisted client fixture against `port` with `scenarios`, off the cooperative pool.

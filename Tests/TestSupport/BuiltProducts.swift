@@ -35,4 +35,23 @@ public enum BuiltProducts {
     public static var twistedPython: String {
         ProcessInfo.processInfo.environment["PBAUTH_PYTHON"] ?? packageRoot + "/.venv-interop/bin/python"
     }
+
+    /// `twistedPython` when it exists; otherwise an error saying how to create it (a test
+    /// that needs Twisted fails, it is never skipped).
+    public static func requireTwistedPython() throws -> String {
+        let python = twistedPython
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw TwistedMissing(path: python) }
+        return python
+    }
+}
+
+/// No Python with stock Twisted where the tests look for one.
+public struct TwistedMissing: Error, CustomStringConvertible {
+    /// Where it was looked for.
+    public let path: String
+
+    /// What to do about it.
+    public var description: String {
+        "no Python with stock Twisted at \(path): run scripts/test (it creates .venv-interop with twisted==26.10.0 and sets PBAUTH_PYTHON), or set PBAUTH_PYTHON"
+    }
 }

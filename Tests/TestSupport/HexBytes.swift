@@ -1,17 +1,23 @@
-/// The bytes written as pairs of hex digits in `text` (e.g. "974e331b"), for
-/// test vectors and captured wire bytes. A malformed literal is a bug in the test.
+/// The bytes written as pairs of hex digits in `text` (e.g. "974e331b", or "02 80 0b 87"),
+/// for test vectors and captured wire bytes; spaces and newlines are ignored and a
+/// `"quoted"` run stands for its ASCII bytes. A malformed literal is a bug in the test.
 public func hexBytes(_ text: String) -> [UInt8] {
-    precondition(text.utf8.count.isMultiple(of: 2), "odd number of hex digits in \(text)")
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(text.utf8.count / 2)
-    var index = text.startIndex
-    while index < text.endIndex {
-        let next = text.index(index, offsetBy: 2)
-        guard let byte = UInt8(text[index..<next], radix: 16) else {
-            preconditionFailure("not hex: \(text[index..<next])")
+    var rest = Substring(text)
+    while let first = rest.first {
+        if first == " " || first == "\n" {
+            rest = rest.dropFirst()
+        } else if first == "\"" {
+            let body = rest.dropFirst()
+            guard let end = body.firstIndex(of: "\"") else { preconditionFailure("unterminated quote in \(text)") }
+            bytes += Array(body[..<end].utf8)
+            rest = body[body.index(after: end)...]
+        } else {
+            let pair = rest.prefix(2)
+            guard pair.count == 2, let byte = UInt8(pair, radix: 16) else { preconditionFailure("not hex: \(pair) in \(text)") }
+            bytes.append(byte)
+            rest = rest.dropFirst(2)
         }
-        bytes.append(byte)
-        index = next
     }
     return bytes
 }

@@ -1,3 +1,4 @@
+import AccountNames
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

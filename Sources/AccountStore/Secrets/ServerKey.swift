@@ -20,12 +20,12 @@ struct ServerKey {
         guard create else { throw StoreError.serverKeyMissing(path) }
         let bytes = randomBytes(byteCount)
         let temporary = path + ".tmp-\(getpid())-\(hexString(randomBytes(4)))"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let descriptor = SystemCalls.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw StoreError.serverKeyUnwritable(path, errno: errno) }
         defer { unlink(temporary) }
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let written = bytes.withUnsafeBytes { SystemCalls.write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor)
-        close(descriptor)
+        SystemCalls.close(descriptor)
         guard written == byteCount, synced == 0 else { throw StoreError.serverKeyUnwritable(path, errno: errno) }
         if link(temporary, path) != 0 && errno != EEXIST {
             throw StoreError.serverKeyUnwritable(path, errno: errno)
@@ -36,19 +36,19 @@ struct ServerKey {
 
     /// The key in `path`, nil when there is no such file.
     private static func readExisting(path: String) throws -> ServerKey? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = SystemCalls.open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return nil }
             throw StoreError.serverKeyUnreadable(path, errno: errno)
         }
-        defer { close(descriptor) }
+        defer { SystemCalls.close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw StoreError.serverKeyUnreadable(path, errno: errno) }
         guard status.st_mode & 0o077 == 0 else {
             throw StoreError.serverKeyExposed(path, mode: Int(status.st_mode & 0o777))
         }
         var buffer = [UInt8](repeating: 0, count: byteCount + 1)
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+        let count = buffer.withUnsafeMutableBytes { SystemCalls.read(descriptor, $0.baseAddress, $0.count) }
         guard count == byteCount else { throw StoreError.serverKeyMalformed(path) }
         return ServerKey(key: SymmetricKey(data: buffer.prefix(byteCount)))
     }

@@ -1,3 +1,5 @@
+import AccountNames
+
 /// Accounts: users and broker principals.
 extension AccountStore {
     /// The longest password accepted, in bytes.

@@ -1,7 +1,9 @@
+import AccountNames
+
 /// Sessions and their cookies.
 extension AccountStore {
     /// The most broker principals a session's path may hold.
-    public static let maximumBrokerPathLength = 16
+    public static let maximumBrokerPathLength = AccountName.maximumBrokerPathLength
     /// The longest source address accepted, in bytes.
     public static let maximumSourceLength = 256
 

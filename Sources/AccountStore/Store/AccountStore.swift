@@ -129,9 +129,9 @@ public final class AccountStore {
     /// An existing file is left alone; losing a creation race to another process is fine.
     private static func createPrivateFileIfMissing(_ path: String) throws {
         guard !FileManager.default.fileExists(atPath: path) else { return }
-        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let descriptor = SystemCalls.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if descriptor >= 0 {
-            Glibc.close(descriptor)
+            SystemCalls.close(descriptor)
         } else if errno != EEXIST {
             throw StoreError.cannotCreateDatabase(path, errno: errno)
         }
@@ -139,17 +139,20 @@ public final class AccountStore {
 
     static func currentTime() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
-    /// Runs `body` holding an exclusive `flock` on the database file, which every pbauth
-    /// process takes while it opens (checks, turns on WAL) or migrates the database. SQLite's
-    /// own locks (POSIX record locks) are separate and unaffected. Without it, a second
-    /// process could read a brand-new file while the first turned it into a WAL database
-    /// and call it foreign (`SQLITE_NOTADB`).
+    /// Runs `body` holding an exclusive `flock` on the database's folder, which every pbauth
+    /// process takes while it opens (checks, turns on WAL) or migrates a database there.
+    /// Without it, a second process could read a brand-new file while the first turned it
+    /// into a WAL database and call it foreign (`SQLITE_NOTADB`).
+    ///
+    /// The folder, not the file: closing any descriptor of the database file would drop the
+    /// POSIX record locks that SQLite's other connections in this process hold on it.
     private static func whileOpening<Result>(_ path: String, _ body: () throws -> Result) throws -> Result {
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let folder = (path as NSString).deletingLastPathComponent
+        let descriptor = SystemCalls.open(folder.isEmpty ? "." : folder, O_RDONLY | O_CLOEXEC | O_DIRECTORY)
         guard descriptor >= 0 else { return try body() }  // SQLite will say what is wrong with the path
-        defer { Glibc.close(descriptor) }
-        while flock(descriptor, LOCK_EX) != 0 && errno == EINTR {}
-        defer { flock(descriptor, LOCK_UN) }
+        defer { SystemCalls.close(descriptor) }
+        SystemCalls.lockExclusively(descriptor)
+        defer { SystemCalls.unlock(descriptor) }
         return try body()
     }
 

@@ -1,18 +1,12 @@
+import Banana
+
 /// Banana bytes written by hand: the worst shapes a peer may send within a size bound.
 enum HostileShapes {
-    static func header(_ value: Int, _ type: UInt8) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var rest = value
-        repeat {
-            bytes.append(UInt8(rest & 0x7f))
-            rest >>= 7
-        } while rest > 0
-        return bytes + [type]
-    }
-    static func list(_ count: Int) -> [UInt8] { header(count, 0x80) }
-    static func int(_ value: Int) -> [UInt8] { header(value, 0x81) }
-    static func string(_ bytes: [UInt8]) -> [UInt8] { header(bytes.count, 0x82) + bytes }
-    static func vocab(_ index: Int) -> [UInt8] { header(index, 0x87) }
+    static func header(_ value: Int, _ type: UInt8) -> [UInt8] { BananaBytes.header(value, type) }
+    static func list(_ count: Int) -> [UInt8] { BananaBytes.list(count) }
+    static func int(_ value: Int) -> [UInt8] { BananaBytes.int(value) }
+    static func string(_ bytes: [UInt8]) -> [UInt8] { BananaBytes.string(bytes) }
+    static func vocab(_ index: Int) -> [UInt8] { BananaBytes.vocab(index) }
     static let reference = vocab(4), dereference = vocab(3), listWord = vocab(8), tupleWord = vocab(11), dictionaryWord = vocab(5)
 
     /// `[message, requestID, object, method, 1, (items...), {}]` with `items` already encoded.

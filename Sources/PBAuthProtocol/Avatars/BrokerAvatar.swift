@@ -1,0 +1,63 @@
+import AccountNames
+import Banana
+import PerspectiveBroker
+
+/// What a broker principal gets from its login: the checker service of
+/// protocol.md section 4, answered by this broker's own `Checker` (the
+/// database at the master, the upstream at a subordinate).
+final class BrokerAvatar: PBReferenceable {
+    /// The principal that logged in (the caller of every method here).
+    private let principal: String
+    private let checker: any Checker
+
+    init(principal: String, checker: any Checker) {
+        self.principal = principal
+        self.checker = checker
+    }
+
+    var isAvatar: Bool { true }
+
+    func remoteMessage(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
+        let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
+        do {
+            switch method {
+            case "authenticate_account":
+                try arguments.expect(3...4, keywords: ["via"])
+                let username = try arguments.text(0, "username")
+                let challenge = try arguments.bytes(1, "challenge")
+                let response = try arguments.bytes(2, "response")
+                var via = try arguments.textList(3, keyword: "via")
+                guard via.allSatisfy(AccountName.isValid) else {
+                    throw PBCallError.badArguments("authenticate_account(): 'via' must name broker principals")
+                }
+                // The store keeps at most this many names of a session's path.
+                guard via.count < AccountName.maximumBrokerPathLength else { throw AuthenticationFailure.hopLimitExceeded }
+                // The path so far ends with the caller: a pbauth subordinate already
+                // appended its own name; a stock broker that sent no `via` did not.
+                if via.last != principal { via.append(principal) }
+                let status = try await checker.authenticateAccount(username: username, challenge: challenge, response: response,
+                                                                   via: via, source: context.connection.remoteAddress)
+                return status.jellyValue
+            case "get_account":
+                try arguments.expect(1...1)
+                return try await checker.getAccount(username: try arguments.text(0, "username"))
+            case "account_status":
+                try arguments.expect(1...1)
+                return try await checker.accountStatus(username: try arguments.text(0, "username"))
+            case "revoke_session":
+                try arguments.expect(2...2)
+                try await checker.revokeSession(username: try arguments.text(0, "username"), session: try arguments.text(1, "session"))
+                return .none
+            case "ping":
+                // The heartbeat of a subordinate's upstream link: it keeps an idle link open.
+                try arguments.expect(0...0)
+                return .none
+            default:
+                throw PBCallError.noSuchMethod(method)
+            }
+        } catch {
+            if let failure = AuthenticationFailure(local: error) { throw failure.jellyFailure }
+            throw error
+        }
+    }
+}

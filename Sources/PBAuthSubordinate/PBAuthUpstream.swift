@@ -1,0 +1,80 @@
+import Banana
+import Logging
+import NIOCore
+import NIOPosix
+import PBAuthProtocol
+import PerspectiveBroker
+import ServiceLifecycle
+
+/// pbauth as the authenticator of a Swift application broker: a logged-in link to a pbauth
+/// broker (the master or a subordinate) and the `Checker` that asks it.
+///
+/// The application keeps its own avatars: ``portal(makeAvatar:)`` is a PB portal whose
+/// logins pbauth decides (a user's cookie, or a broker principal's token) and whose
+/// avatars the application makes. Run the link as a service (or call ``run()`` in a task)
+/// for as long as the broker serves; while it is down, logins are refused.
+///
+///     let upstream = PBAuthUpstream(upstream: Endpoint(host: "127.0.0.1", port: 8787),
+///                                   broker: "game1", token: token)
+///     let server = PBServer(configuration: PBServerConfiguration(port: 9000), group: group, logger: logger) { _ in
+///         PBPortalRoot(portal: upstream.portal { status, _ in PBAvatarLogin(avatar: GameAvatar(user: status.username)) })
+///     }
+public final class PBAuthUpstream: Service, Sendable {
+    private let link: UpstreamLink
+    /// The checker that asks the upstream (one call per question, nothing kept).
+    public let checker: any Checker
+
+    /// A link to `upstream`, logged in as broker principal `broker` with `token` (from
+    /// `pbauth account add NAME --broker`). Nothing connects until ``run()``.
+    public init(upstream: Endpoint, broker: String, token: [UInt8], hopLimit: Int = 8,
+                callTimeout: Duration = .seconds(10), heartbeat: Duration = .seconds(60),
+                reconnectMaxDelay: Duration = .seconds(5),
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                logger: Logger = Logger(label: "pbauth.upstream")) {
+        link = UpstreamLink(upstream: upstream, principal: broker, token: token, group: group, logger: logger,
+                            maximumDelay: reconnectMaxDelay, heartbeat: heartbeat, callTimeout: callTimeout)
+        checker = UpstreamChecker(link: link, principal: broker, hopLimit: hopLimit, timeout: callTimeout)
+    }
+
+    /// Keeps the link up (reconnecting with backoff) until the task is cancelled or the
+    /// service group shuts down gracefully.
+    public func run() async throws {
+        let link = self.link
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await link.run() }
+            try? await gracefulShutdown()
+            tasks.cancelAll()
+        }
+    }
+
+    /// Whether the link is logged in upstream now.
+    public var isConnected: Bool { (try? link.avatar()) != nil }
+
+    /// A PB portal whose logins pbauth decides and whose avatars `makeAvatar` makes from the
+    /// status of the login (who, which session) and the client's mind. Every refused login
+    /// is a plain `UnauthorizedLogin`.
+    public func portal(
+        makeAvatar: @escaping @Sendable (AuthenticationStatus, JellyValue) async throws -> PBAvatarLogin
+    ) -> any PBPortal {
+        ApplicationPortal(checker: checker, makeAvatar: makeAvatar)
+    }
+}
+
+/// The portal of ``PBAuthUpstream/portal(makeAvatar:)``.
+private struct ApplicationPortal: PBPortal {
+    let checker: any Checker
+    let makeAvatar: @Sendable (AuthenticationStatus, JellyValue) async throws -> PBAvatarLogin
+
+    func login(username: [UInt8], challenge: [UInt8], response: [UInt8], mind: JellyValue,
+               connection: PBConnectionInfo) async throws -> PBAvatarLogin {
+        guard let name = String(validating: username, as: UTF8.self) else { throw PBFailures.unauthorizedLogin() }
+        let status: AuthenticationStatus
+        do {
+            status = try await checker.authenticateAccount(username: name, challenge: challenge, response: response,
+                                                           via: [], source: connection.remoteAddress)
+        } catch {
+            throw PBFailures.unauthorizedLogin()
+        }
+        return try await makeAvatar(status, mind)
+    }
+}

@@ -1,0 +1,42 @@
+import PBAuthProtocol
+import Foundation
+
+/// Every setting of `pbauth subordinate`, with its default. `config/subordinate.conf`
+/// lists the same keys; the README documents them.
+public struct SubordinateConfiguration: Sendable, Equatable {
+    /// Where this broker's PB portal listens.
+    public var listen = Endpoint(host: "127.0.0.1", port: 8788)
+    /// The upstream broker (the master or another subordinate). Required.
+    public var upstream: Endpoint?
+    /// This broker's principal name at its upstream. Required.
+    public var broker: String?
+    /// The file holding the principal's token (one line). Required.
+    public var tokenFile: String?
+    /// The longest `via` path this broker forwards.
+    public var hopLimit = 8
+    /// The longest wait between two reconnection attempts, in milliseconds.
+    public var reconnectMaxDelayMilliseconds = 5_000
+    /// How long one call to the upstream may take, in milliseconds.
+    public var upstreamTimeoutMilliseconds = 10_000
+    /// Seconds between two heartbeats (`ping()`) on the upstream link, which keep it open
+    /// while idle; below the upstream's `logged_in_idle_timeout`.
+    public var upstreamHeartbeat = 60
+    /// The bounds on connections.
+    public var connections = ConnectionSettings()
+    /// How long a shutdown waits for calls in flight, in seconds.
+    public var shutdownGraceSeconds = 10
+    /// The log level: trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+
+    /// The configuration file keys, in the order `config/subordinate.conf` lists them.
+    public static let keys: [String] = [
+        "listen", "upstream", "broker", "token_file", "hop_limit", "reconnect_max_delay_ms",
+        "upstream_timeout_ms", "upstream_heartbeat",
+    ] + ConnectionSettings.keys + [
+        "shutdown_grace", "log_level",
+    ]
+
+    /// The defaults (no upstream yet).
+    public init() {}
+
+}

@@ -1,0 +1,136 @@
+import PBAuthProtocol
+import Banana
+import Logging
+import NIOCore
+import PerspectiveBroker
+import Synchronization
+
+/// A subordinate's logged-in connection to its upstream broker, kept up by a
+/// reconnection loop with capped, jittered exponential backoff. It holds no
+/// account data: only the broker avatar's reference.
+final class UpstreamLink: Sendable {
+    private let upstream: Endpoint
+    private let principal: String
+    private let token: [UInt8]
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let maximumDelay: Duration
+    private let heartbeat: Duration
+    private let callTimeout: Duration
+    private let state = Mutex(UpstreamState())
+
+    /// What an upstream may send: its answers are statuses and small dicts (well under 1 KiB),
+    /// so 256 KiB per message bounds a broken or hostile upstream with room to spare.
+    static let limits = BananaLimits(maxStringBytes: 65_536, maxListCount: 4_096, maxMessageBytes: 256 * 1024)
+
+    init(upstream: Endpoint, principal: String, token: [UInt8], group: any EventLoopGroup, logger: Logger, maximumDelay: Duration,
+         heartbeat: Duration = .seconds(60), callTimeout: Duration = .seconds(10)) {
+        self.upstream = upstream
+        self.principal = principal
+        self.token = token
+        self.group = group
+        self.logger = logger
+        self.maximumDelay = maximumDelay
+        self.heartbeat = heartbeat
+        self.callTimeout = callTimeout
+    }
+
+    /// The upstream's broker avatar, or `UpstreamUnavailable` while there is no working connection.
+    func avatar() throws -> PBRemoteReference {
+        guard let avatar = state.withLock({ $0.avatar }) else { throw AuthenticationFailure.upstreamUnavailable }
+        return avatar
+    }
+
+    /// Connects, logs in, waits for the connection to drop, and starts over, until the task is cancelled.
+    func run() async {
+        var delay = Duration.milliseconds(50)
+        while !Task.isCancelled {
+            do {
+                let connection = try await PBClientConnection.connect(host: upstream.host, port: upstream.port, group: group,
+                                                                      limits: Self.limits, logger: logger, handshakeTimeout: callTimeout)
+                do {
+                    // Bounded: an upstream that accepts the connection and then never answers must
+                    // not hold the link (and every login behind it) forever.
+                    let avatar = try await connection.login(username: Array(principal.utf8), secret: token, timeout: callTimeout)
+                    state.withLock { $0.avatar = avatar; $0.connection = connection }
+                    logger.info("upstream connected", metadata: ["upstream": "\(upstream)"])
+                    delay = .milliseconds(50)
+                    await withTaskCancellationHandler {
+                        await withTaskGroup(of: Void.self) { tasks in
+                            tasks.addTask { await self.beat(avatar, on: connection) }
+                            await connection.waitUntilClosed()
+                            tasks.cancelAll()
+                        }
+                    } onCancel: {
+                        Task { await connection.close() }
+                    }
+                    state.withLock { $0.avatar = nil; $0.connection = nil }
+                    if !Task.isCancelled {
+                        logger.warning("upstream connection lost", metadata: ["upstream": "\(upstream)"])
+                    }
+                } catch PBCallError.remoteFailure {
+                    await connection.close()
+                    logger.error("upstream refused this broker's login", metadata: ["upstream": "\(upstream)", "broker": "\(principal)"])
+                } catch {
+                    await connection.close()
+                    // Timed out, dropped, or answered nonsense: one line, no payload.
+                    logger.error("upstream login failed", metadata: ["upstream": "\(upstream)", "broker": "\(principal)", "error": "\(error)"])
+                }
+            } catch {
+                logger.debug("upstream unreachable", metadata: ["upstream": "\(upstream)"])
+            }
+            if Task.isCancelled { break }
+            // Full jitter: wait a random time up to the current delay, then double it, capped.
+            let jittered = Duration.nanoseconds(Int64.random(in: 0...max(1, delay.nanoseconds)))
+            try? await Task.sleep(for: jittered + .milliseconds(10))
+            delay = min(delay * 2, maximumDelay)
+        }
+        if let connection = state.withLock({ state -> PBClientConnection? in
+            let connection = state.connection
+            state.avatar = nil
+            state.connection = nil
+            return connection
+        }) {
+            await connection.close()
+        }
+    }
+}
+
+extension UpstreamLink {
+    /// Calls `ping()` on the upstream's broker avatar every `heartbeat`, so that the link is
+    /// not closed as idle (the upstream's `logged_in_idle_timeout`) and a dead upstream is
+    /// noticed. An upstream that does not answer in time is disconnected (then reconnected);
+    /// a failure answer (an upstream without `ping`) still proves the link alive.
+    fileprivate func beat(_ avatar: PBRemoteReference, on connection: PBClientConnection) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: heartbeat)
+            } catch {
+                return
+            }
+            do {
+                _ = try await avatar.callRemote("ping", arguments: [], keywords: JellyDictionary(), timeout: callTimeout)
+            } catch PBCallError.remoteFailure {
+                continue
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("upstream did not answer the heartbeat; reconnecting", metadata: ["upstream": "\(upstream)"])
+                await connection.close()
+                return
+            }
+        }
+    }
+}
+
+struct UpstreamState: Sendable {
+    var avatar: PBRemoteReference?
+    var connection: PBClientConnection?
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (saturating).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue + attoseconds / 1_000_000_000
+    }
+}
