@@ -174,6 +174,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .executableTarget(
+            name: "BrokerFuzz",
+            dependencies: [
+                "AccountNames",
+                "Banana",
+                "PBAuthProtocol",
+                "PerspectiveBroker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            exclude: ["pb.dict"]
+        ),
 
         // MARK: Tests
         .target(
