@@ -211,7 +211,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AccountStoreTests",
-            dependencies: ["AccountStore", "AccountNames", "StoreTestSupport", "TestSupport"]
+            dependencies: ["AccountStore", "StoreTestSupport", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "PBAuthCommandTests",
@@ -236,12 +236,29 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "PBAuthProtocolTests",
+            dependencies: [
+                "PBAuthProtocol", "PerspectiveBroker", "Banana", "PBTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "PBAuthSubordinateTests",
+            dependencies: [
+                "PBAuthSubordinate", "PBAuthProtocol", "PerspectiveBroker", "Banana", "PBTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "PBAuthMasterTests",
             dependencies: [
-                "PBAuthMaster", "PBAuthProtocol", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport",
+                "PBAuthMaster", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -252,14 +269,14 @@ let package = Package(
                 "PerspectiveBroker", "Banana", "TestSupport", "PBTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "HostileDaemonTests",
             dependencies: [
-                "TestSupport", "PBTestSupport", "PerspectiveBroker", "Banana",
-                .product(name: "NIOCore", package: "swift-nio"),
+                "TestSupport", "PerspectiveBroker", "Banana",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["Fixtures"]
@@ -268,6 +285,8 @@ let package = Package(
             name: "InteropTests",
             dependencies: [
                 "PBTestSupport", "PerspectiveBroker", "Banana", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["Fixtures"]
         ),

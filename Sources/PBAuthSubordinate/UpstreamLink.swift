@@ -54,7 +54,7 @@ final class UpstreamLink: Sendable {
                     let avatar = try await connection.login(username: Array(principal.utf8), secret: token, timeout: callTimeout)
                     state.withLock { $0.avatar = avatar; $0.connection = connection }
                     logger.info("upstream connected", metadata: ["upstream": "\(upstream)"])
-                    delay = .milliseconds(50)
+                    let connected = ContinuousClock.now
                     await withTaskCancellationHandler {
                         await withTaskGroup(of: Void.self) { tasks in
                             tasks.addTask { await self.beat(avatar, on: connection) }
@@ -65,6 +65,9 @@ final class UpstreamLink: Sendable {
                         Task { await connection.close() }
                     }
                     state.withLock { $0.avatar = nil; $0.connection = nil }
+                    // The backoff starts over only after a link that held: an upstream that takes
+                    // the login and then breaks the link at once must not get a login every 50 ms.
+                    if ContinuousClock.now - connected >= maximumDelay { delay = .milliseconds(50) }
                     if !Task.isCancelled {
                         logger.warning("upstream connection lost", metadata: ["upstream": "\(upstream)"])
                     }

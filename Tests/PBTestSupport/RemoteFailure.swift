@@ -1,5 +1,4 @@
 import Banana
-import PBTestSupport
 import PerspectiveBroker
 
 /// The failure the peer answered `body`'s call with, or nil when it succeeded or failed

@@ -7,6 +7,8 @@ extension PBBroker {
     func send(_ message: PBMessage) {
         do {
             try sendOrThrow(message)
+        } catch PBCallError.connectionLost {
+            // The connection closed (or is closing) meanwhile: there is no one to send it to.
         } catch {
             logger.error("could not encode an outgoing PB message", metadata: [
                 "connection": "\(connection.id)", "error": "\(error)",
