@@ -111,20 +111,17 @@ final class MasterChecker: Checker {
     func authenticatePassword(username: String, password: [UInt8], source: String) async throws -> AuthenticationStatus {
         let time = now()
         let configuration = self.configuration
-        let account = try await write { store in try store.account(named: username) }
-        let refusal: AuthenticationFailure?
-        if let account {
-            if account.disabled {
-                refusal = .accountDisabled
-            } else if account.kind != .user {
-                refusal = .invalidPassword
-            } else if account.isLocked(now: time) {
-                refusal = .lockedOut
-            } else {
-                refusal = nil
+        let threshold = configuration.lockoutThreshold
+        // A guess takes its place in the count before the slow check (one write, refused
+        // when the account is locked): concurrency cannot get more guesses checked.
+        let (account, refusal): (Account?, AuthenticationFailure?) = try await write { store in
+            guard let account = try store.account(named: username) else { return (nil, .noSuchAccount) }
+            if account.disabled { return (account, .accountDisabled) }
+            if account.kind != .user { return (account, .invalidPassword) }
+            guard try store.reservePasswordAttempt(accountID: account.id, now: time, threshold: threshold) else {
+                return (account, .lockedOut)
             }
-        } else {
-            refusal = .noSuchAccount
+            return (account, nil)
         }
         let result: CheckResult = try await hashPassword { store in
             guard let account, refusal == nil else {
@@ -132,12 +129,10 @@ final class MasterChecker: Checker {
                 try store.spendPasswordCheckTime(password: password)
                 return .failure(refusal ?? .invalidPassword)
             }
-            guard try store.verifyPassword(accountID: account.id, password: password) else {
-                _ = try store.recordFailedAttempt(accountID: account.id, now: time,
-                                                  threshold: configuration.lockoutThreshold,
-                                                  lockSeconds: Int64(configuration.lockoutSeconds))
-                return .failure(.invalidPassword)
-            }
+            let correct = try store.verifyPassword(accountID: account.id, password: password)
+            try store.settlePasswordAttempt(accountID: account.id, correct: correct, now: time, threshold: threshold,
+                                            lockSeconds: Int64(configuration.lockoutSeconds))
+            guard correct else { return .failure(.invalidPassword) }
             return .success(try Self.startSession(store: store, account: account, path: [], source: source,
                                                   now: time, configuration: configuration))
         }
@@ -217,40 +212,45 @@ final class MasterChecker: Checker {
             }
         }
 
-        if account.isLocked(now: now) { return .decided(.failure(.lockedOut)) }
-
+        let noMatch: AuthenticationFailure = sessions.isEmpty ? .invalidPassword : .authenticationCookieMismatch
         switch account.kind {
         case .broker:
+            // A token has 256 random bits: a wrong one is refused and audited, never counted,
+            // and a broker principal is never locked out (anyone could switch it off).
             if let verifier = try store.brokerTokenVerifier(accountID: account.id),
                PBLoginChallenge.responseMatches(response, hashedSecret: verifier, challenge: challenge) {
                 let status = AuthenticationStatus(username: account.name, kind: .broker, master: false, session: "", expires: 0)
-                guard account.failedAttempts > 0 else { return .decided(.success(status, reason: "broker token")) }
-                return .write(.resetFailures(accountID: account.id, then: status))
+                return .decided(.success(status, reason: "broker token"))
             }
+            return .decided(.failure(.invalidPassword))
         case .user:
-            if configuration.pbPasswordLogin,
-               let verifier = try store.pbPasswordVerifier(accountID: account.id),
-               PBLoginChallenge.responseMatches(response, hashedSecret: verifier, challenge: challenge) {
-                return .write(.startSession(account))
+            if account.isLocked(now: now) { return .decided(.failure(.lockedOut)) }
+            // Only a PB password verifier can be guessed; a wrong cookie is never counted. The
+            // verifier is checked in a write, after the guess took its place in the count.
+            if configuration.pbPasswordLogin, try store.pbPasswordVerifier(accountID: account.id) != nil {
+                return .write(.checkVerifier(account, challenge: challenge, response: response, noMatch: noMatch))
             }
+            return .decided(.failure(noMatch))
         }
-        return .write(.countFailure(accountID: account.id, sessions.isEmpty ? .invalidPassword : .authenticationCookieMismatch))
     }
 
     /// Makes the change a check decided on, and answers the check's result.
     static func apply(_ write: CheckWrite, store: AccountStore, path: [String], source: String, now: Int64,
                       configuration: MasterConfiguration) throws -> CheckResult {
         switch write {
-        case .resetFailures(let accountID, let status):
-            try store.resetFailedAttempts(accountID: accountID)
-            return .success(status, reason: "broker token")
-        case .startSession(let account):
+        case .checkVerifier(let account, let challenge, let response, let noMatch):
+            let threshold = configuration.lockoutThreshold
+            guard try store.reservePasswordAttempt(accountID: account.id, now: now, threshold: threshold) else {
+                return .failure(.lockedOut)
+            }
+            let matched = try store.pbPasswordVerifier(accountID: account.id).map {
+                PBLoginChallenge.responseMatches(response, hashedSecret: $0, challenge: challenge)
+            } ?? false
+            try store.settlePasswordAttempt(accountID: account.id, correct: matched, now: now, threshold: threshold,
+                                            lockSeconds: Int64(configuration.lockoutSeconds))
+            guard matched else { return .failure(noMatch) }
             return .success(try startSession(store: store, account: account, path: path, source: source,
                                              now: now, configuration: configuration), reason: "password")
-        case .countFailure(let accountID, let failure):
-            _ = try store.recordFailedAttempt(accountID: accountID, now: now, threshold: configuration.lockoutThreshold,
-                                              lockSeconds: Int64(configuration.lockoutSeconds))
-            return .failure(failure)
         }
     }
 
@@ -294,12 +294,10 @@ enum CheckStep: Sendable {
 
 /// The change a check decided on.
 enum CheckWrite: Sendable {
-    /// A broker's token matched after failed attempts: clear the count, then answer `then`.
-    case resetFailures(accountID: Int64, then: AuthenticationStatus)
-    /// The PB password verifier matched: start a session.
-    case startSession(Account)
-    /// Nothing matched: count the failure (it may lock the account), then refuse.
-    case countFailure(accountID: Int64, AuthenticationFailure)
+    /// No cookie matched and the user has a PB password verifier: take a place in the count
+    /// (refused when locked), check the verifier, settle the count; a match starts a session,
+    /// else the check fails with `noMatch`.
+    case checkVerifier(Account, challenge: [UInt8], response: [UInt8], noMatch: AuthenticationFailure)
 }
 
 /// The outcome of one check, with the precise reason for the audit log.

@@ -249,21 +249,36 @@ import TestSupport
         }
     }
 
-    @Test func lockoutCountsConsecutiveFailuresAndResets() throws {
+    @Test func aGuessTakesItsPlaceBeforeItIsCheckedAndALockEndsCleanly() throws {
         try withFreshStore { store, _ throws in
             try store.addUser(name: "ned", password: password)
             let ned = try #require(try store.account(named: "ned"))
-            for attempt in 1...2 {
-                #expect(try !store.recordFailedAttempt(accountID: ned.id, now: 1_000, threshold: 3, lockSeconds: 900), "attempt \(attempt)")
+            // Three places; the fourth guess is refused before anything is checked.
+            for attempt in 1...3 {
+                #expect(try store.reservePasswordAttempt(accountID: ned.id, now: 1_000, threshold: 3), "attempt \(attempt)")
             }
-            #expect(try store.recordFailedAttempt(accountID: ned.id, now: 1_000, threshold: 3, lockSeconds: 900))
+            #expect(try !store.reservePasswordAttempt(accountID: ned.id, now: 1_000, threshold: 3))
+            // The first wrong one with all places taken locks, for 900 s; the others leave the lock as it is.
+            #expect(try store.settlePasswordAttempt(accountID: ned.id, correct: false, now: 1_000, threshold: 3, lockSeconds: 900))
+            #expect(try store.settlePasswordAttempt(accountID: ned.id, correct: false, now: 1_010, threshold: 3, lockSeconds: 900))
+            #expect(try store.settlePasswordAttempt(accountID: ned.id, correct: false, now: 1_020, threshold: 3, lockSeconds: 900))
             let locked = try #require(try store.account(named: "ned"))
             #expect(locked.failedAttempts == 3 && locked.lockedUntil == 1_900)
             #expect(locked.isLocked(now: 1_899) && !locked.isLocked(now: 1_900))
-            try store.resetFailedAttempts(accountID: ned.id)
+            #expect(try !store.reservePasswordAttempt(accountID: ned.id, now: 1_899, threshold: 3))
+            // When the lock ends, counting starts again with the next guess.
+            #expect(try store.reservePasswordAttempt(accountID: ned.id, now: 1_900, threshold: 3))
+            let restarted = try #require(try store.account(named: "ned"))
+            #expect(restarted.failedAttempts == 1 && restarted.lockedUntil == nil)
+            // A right guess clears the count.
+            try store.settlePasswordAttempt(accountID: ned.id, correct: true, now: 1_900, threshold: 3, lockSeconds: 900)
             try store.recordLogin(accountID: ned.id, now: 2_000)
             let after = try #require(try store.account(named: "ned"))
             #expect(after.failedAttempts == 0 && after.lockedUntil == nil && after.lastLogin == 2_000)
+            // Broker principals take no places: they are never locked out.
+            _ = try store.addBroker(name: "edge")
+            let edge = try #require(try store.account(named: "edge"))
+            #expect(try !store.reservePasswordAttempt(accountID: edge.id, now: 1_000, threshold: 3))
         }
     }
 

@@ -64,8 +64,14 @@ struct BrokerAvatarTests {
         let (connection, broker) = try await brokerAvatar(masterPort)
         defer { Task { await connection.close() } }
         let cookie = try #require(try await Client.authenticate(masterPort, "alice", "alice password").dictionaryValue?["cookie"]?.stringValue)
-        for _ in 0..<3 {
+        // Wrong cookies are never counted (they cannot be guessed) ...
+        for _ in 0..<5 {
             #expect(await remoteFailure { _ = try await check(broker, "alice", secret: "guess") }?.type == "pbauth.AuthenticationCookieMismatch")
+        }
+        #expect(try await broker.callRemote("account_status", .string("alice")).dictionaryValue?["locked"]?.boolValue == false)
+        // ... wrong passwords are: three lock the account.
+        for _ in 0..<3 {
+            _ = await remoteFailure { _ = try await Client.authenticate(masterPort, "alice", "a guess") }
         }
         #expect(await remoteFailure { _ = try await check(broker, "alice", secret: "guess") }?.type == "pbauth.LockedOut")
         // The right password is refused too while the lock lasts ...

@@ -92,21 +92,46 @@ extension AccountStore {
 
     // MARK: Lockout and last login
 
-    /// Counts a wrong secret; when the count reaches `threshold`, password
-    /// attempts are locked until `now + lockSeconds`. Answers whether the account is now locked.
-    public func recordFailedAttempt(accountID: Int64, now: Int64, threshold: Int, lockSeconds: Int64) throws -> Bool {
-        let lockedUntil = try database.writeTransaction {
+    /// Takes a place for one guess of user `accountID`'s password *before* the guess is
+    /// checked, so that however many guesses run at once, at most `threshold` are checked per
+    /// lock window. Answers false (check nothing: the account is locked out) when the account
+    /// is locked or `threshold` guesses already hold a place. A lock whose time has passed
+    /// ends here: counting starts again with this guess.
+    public func reservePasswordAttempt(accountID: Int64, now: Int64, threshold: Int) throws -> Bool {
+        try database.writeTransaction {
             try database.queryFirst(
                 """
-                UPDATE accounts SET failed_attempts = failed_attempts + 1,
-                    locked_until = CASE WHEN failed_attempts + 1 >= ?2 THEN ?3 + ?4 ELSE locked_until END
+                UPDATE accounts SET
+                    failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?2 THEN 1 ELSE failed_attempts + 1 END,
+                    locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?2 THEN NULL ELSE locked_until END
+                WHERE id = ?1 AND kind = 'user'
+                    AND ((locked_until IS NOT NULL AND locked_until <= ?2) OR (locked_until IS NULL AND failed_attempts < ?3))
+                RETURNING failed_attempts
+                """,
+                .integer(accountID), .integer(now), .integer(Int64(threshold)),
+                row: { $0.int64(0) }) != nil
+        }
+    }
+
+    /// Settles a guess that `reservePasswordAttempt` let through: a right one clears the count
+    /// and any lock; a wrong one stays counted, and once `threshold` are counted, password
+    /// attempts are locked until `now + lockSeconds`. Answers whether the account is now locked.
+    @discardableResult
+    public func settlePasswordAttempt(accountID: Int64, correct: Bool, now: Int64, threshold: Int, lockSeconds: Int64) throws -> Bool {
+        try database.writeTransaction {
+            if correct {
+                try database.run("UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = ?1", .integer(accountID))
+                return false
+            }
+            let until = try database.queryFirst(
+                """
+                UPDATE accounts SET locked_until = CASE WHEN failed_attempts >= ?2 AND locked_until IS NULL THEN ?3 + ?4 ELSE locked_until END
                 WHERE id = ?1 RETURNING locked_until
                 """,
                 .integer(accountID), .integer(Int64(threshold)), .integer(now), .integer(lockSeconds),
                 row: { $0.optionalInt64(0) })
+            return (until ?? nil).map { $0 > now } ?? false
         }
-        guard let lockedUntil, let until = lockedUntil else { return false }
-        return until > now
     }
 
     /// Clears the count of wrong secrets and any lock.
