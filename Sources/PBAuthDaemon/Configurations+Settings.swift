@@ -13,6 +13,9 @@ extension ConnectionSettings {
         maxConnectionsPerSource = try settings.integer("max_connections_per_source", default: defaults.maxConnectionsPerSource, range: 1...1_000_000)
         idleTimeout = try settings.integer("idle_timeout", default: defaults.idleTimeout, range: 1...86_400)
         loggedInIdleTimeout = try settings.integer("logged_in_idle_timeout", default: defaults.loggedInIdleTimeout, range: 0...(366 * 86_400))
+        throttleFreeFailures = try settings.integer("throttle_free_failures", default: defaults.throttleFreeFailures, range: 0...1_000_000)
+        throttleBaseMilliseconds = try settings.integer("throttle_base_ms", default: defaults.throttleBaseMilliseconds, range: 0...600_000)
+        throttleMaxMilliseconds = try settings.integer("throttle_max_ms", default: defaults.throttleMaxMilliseconds, range: 0...600_000)
     }
 }
 

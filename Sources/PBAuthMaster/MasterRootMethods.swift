@@ -11,11 +11,13 @@ import PerspectiveBroker
 final class MasterRootMethods: PBReferenceable {
     private let checker: MasterChecker
     private let allowRemote: Bool
+    private let throttle: LoginThrottle?
     private let logger: Logger
 
-    init(checker: MasterChecker, allowRemote: Bool, logger: Logger) {
+    init(checker: MasterChecker, allowRemote: Bool, throttle: LoginThrottle? = nil, logger: Logger) {
         self.checker = checker
         self.allowRemote = allowRemote
+        self.throttle = throttle
         self.logger = logger
     }
 
@@ -35,10 +37,12 @@ final class MasterRootMethods: PBReferenceable {
         do {
             let status = try await checker.authenticatePassword(username: username, password: password, source: connection.remoteAddress)
             logger.info("login", metadata: ["account": "\(status.username)", "kind": "user", "method": "authenticate", "source": "\(connection.remoteAddress)"])
+            throttle?.succeeded(source: connection.remoteAddress)
             return status.jellyValue
         } catch {
             guard let failure = AuthenticationFailure(local: error) else { throw error }
             logger.info("login refused", metadata: ["account": "\(AccountName.recordable(username))", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
+            if failure != .overloaded { await throttle?.failed(source: connection.remoteAddress) }
             throw PBFailures.unauthorizedLogin()
         }
     }

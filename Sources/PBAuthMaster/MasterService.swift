@@ -23,8 +23,10 @@ public struct Master: Sendable {
         configuration.connections.raiseOpenFileLimit(logger: logger)
         try Self.prepareDatabase(configuration, logger: logger)
         let checker = try MasterChecker(configuration: configuration)
-        let rootMethods = MasterRootMethods(checker: checker, allowRemote: configuration.allowRemoteAuthenticate, logger: logger)
-        let root = BrokerPortal.root(checker: checker, logger: logger, fallback: rootMethods)
+        let throttle = LoginThrottle(rates: configuration.connections.throttleRates, logger: logger)
+        let rootMethods = MasterRootMethods(checker: checker, allowRemote: configuration.allowRemoteAuthenticate,
+                                            throttle: throttle, logger: logger)
+        let root = BrokerPortal.root(checker: checker, logger: logger, throttle: throttle, fallback: rootMethods)
         let server = PBServer(configuration: configuration.connections.serverConfiguration(configuration.listen),
                               group: group, logger: logger, root: { _ in root })
         logger.info("master settings", metadata: [

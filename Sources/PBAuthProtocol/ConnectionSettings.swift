@@ -20,9 +20,22 @@ public struct ConnectionSettings: Sendable, Equatable {
     public var idleTimeout = 30
     /// Seconds a logged-in connection may go without a message; 0 turns it off.
     public var loggedInIdleTimeout = 3_600
+    /// Failed logins in a row from one IP address answered at once; later ones are delayed.
+    public var throttleFreeFailures = 5
+    /// Milliseconds of the first delayed refusal; the delay doubles with each further failure.
+    public var throttleBaseMilliseconds = 250
+    /// Milliseconds of the longest delay.
+    public var throttleMaxMilliseconds = 8_000
 
     /// The configuration file keys.
-    public static let keys = ["max_connections", "max_connections_per_source", "idle_timeout", "logged_in_idle_timeout"]
+    public static let keys = ["max_connections", "max_connections_per_source", "idle_timeout", "logged_in_idle_timeout",
+                              "throttle_free_failures", "throttle_base_ms", "throttle_max_ms"]
+
+    /// The rates of the per-source login throttle.
+    public var throttleRates: LoginThrottle.Rates {
+        LoginThrottle.Rates(freeFailures: throttleFreeFailures, baseDelay: .milliseconds(throttleBaseMilliseconds),
+                            maxDelay: .milliseconds(throttleMaxMilliseconds))
+    }
 
     /// The defaults.
     public init() {}

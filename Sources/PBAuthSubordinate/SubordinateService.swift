@@ -29,7 +29,8 @@ public struct Subordinate: Sendable {
                                 callTimeout: .milliseconds(configuration.upstreamTimeoutMilliseconds))
         let checker = UpstreamChecker(link: link, principal: principal, hopLimit: configuration.hopLimit,
                                       timeout: .milliseconds(configuration.upstreamTimeoutMilliseconds))
-        let root = BrokerPortal.root(checker: checker, logger: logger)
+        let root = BrokerPortal.root(checker: checker, logger: logger,
+                                     throttle: LoginThrottle(rates: configuration.connections.throttleRates, logger: logger))
         let server = PBServer(configuration: configuration.connections.serverConfiguration(configuration.listen),
                               group: group, logger: logger, root: { _ in root })
         logger.info("subordinate settings", metadata: ["upstream": "\(upstream)", "broker": "\(principal)"])

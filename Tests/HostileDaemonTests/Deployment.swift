@@ -148,7 +148,7 @@ final class Deployment: @unchecked Sendable {
     private func startMaster(_ settings: [String: String]) throws -> (RunningProcess, Int) {
         let process = try RunningProcess(pbauth, [
             "master", "--database", database, "--listen", "127.0.0.1:0",
-            "--set", "scrypt_ln=4", "--set", "flush_interval_ms=50",
+            "--set", "scrypt_ln=4", "--set", "flush_interval_ms=50", "--set", "throttle_free_failures=1000000",
         ] + flags(settings), environment: Self.testScrypt)
         do {
             return (process, try Self.listeningPort(of: process, role: "master"))
@@ -163,6 +163,7 @@ final class Deployment: @unchecked Sendable {
         let process = try RunningProcess(pbauth, [
             "subordinate", "--upstream", "127.0.0.1:\(upstreamPort)", "--broker", Self.broker,
             "--token-file", tokenFile, "--listen", "127.0.0.1:0", "--set", "reconnect_max_delay_ms=200",
+            "--set", "throttle_free_failures=1000000",
         ] + flags(settings))
         do {
             let port = try Self.listeningPort(of: process, role: "subordinate")

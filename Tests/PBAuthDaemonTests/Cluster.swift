@@ -16,6 +16,9 @@ final class Cluster: @unchecked Sendable {
     private(set) var processes: [RunningProcess] = []
     /// Small scrypt parameters keep the suite fast; the production default is tested in AccountStoreTests.
     static let testScrypt = ["PBAUTH_SCRYPT_LN": "4"]
+    /// Every test logs in from 127.0.0.1, many of them with wrong secrets on purpose: the
+    /// per-source throttle is off unless a test turns it on (a later `--set` wins).
+    static let unthrottled = ["--set", "throttle_free_failures=1000000"]
 
     init() throws {
         folder = try TemporaryDirectory(prefix: "pbauth-cluster")
@@ -57,7 +60,7 @@ final class Cluster: @unchecked Sendable {
         let process = try RunningProcess(pbauth, [
             "master", "--database", database, "--listen", "127.0.0.1:\(port)",
             "--set", "scrypt_ln=4", "--set", "flush_interval_ms=50",
-        ] + extra, environment: Self.testScrypt)
+        ] + Self.unthrottled + extra, environment: Self.testScrypt)
         processes.append(process)
         return (process, try Self.listeningPort(of: process, role: "master"))
     }
@@ -67,7 +70,7 @@ final class Cluster: @unchecked Sendable {
         let process = try RunningProcess(pbauth, [
             "subordinate", "--upstream", "127.0.0.1:\(upstreamPort)", "--broker", broker,
             "--token-file", tokenFile, "--listen", "127.0.0.1:0", "--set", "reconnect_max_delay_ms=200",
-        ] + extra)
+        ] + Self.unthrottled + extra)
         processes.append(process)
         let port = try Self.listeningPort(of: process, role: "subordinate")
         if waitForUpstream {
