@@ -7,7 +7,7 @@ struct PBAuthBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pbauth-bench",
         abstract: "Measures pbauth and prints the figures (release builds of pbauth and pbauth-bench side by side).",
-        subcommands: [Store.self, Codec.self, Echo.self, Load.self, Hostile.self, EchoServer.self, Generate.self])
+        subcommands: [Store.self, Codec.self, Echo.self, Load.self, Hostile.self, Refusals.self, EchoServer.self, Generate.self])
 
     struct Store: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Live-session lookups per second on one thread, and one scrypt hash.")
@@ -58,6 +58,19 @@ struct PBAuthBench: AsyncParsableCommand {
         @OptionGroup var options: LoadBenchmark.Options
 
         func run() async throws { try await HostileBenchmark.run(options: options) }
+    }
+
+    struct Refusals: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "How long a refused login takes by reason (unknown account, disabled, wrong cookie), at both daemons.")
+        @OptionGroup var options: LoadBenchmark.Options
+        @Option(help: "Rounds of the three refusals (after 50 to warm up).") var rounds = 2_000
+
+        func validate() throws {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        }
+
+        func run() async throws { try await RefusalBenchmark.run(options: options, rounds: rounds) }
     }
 
     struct EchoServer: AsyncParsableCommand {

@@ -56,20 +56,29 @@ final class BenchCluster {
         _ = try admin(["account", "add", user, "--database", database, "--password-stdin"], input: password + "\n")
         token = try admin(["account", "add", broker, "--broker", "--database", database]).split(separator: "\n").last.map(String.init) ?? ""
         let edgeToken = try admin(["account", "add", "bench-edge", "--broker", "--database", database]).split(separator: "\n").last.map(String.init) ?? ""
+        // For `refusals`: an account whose logins are refused as disabled.
+        _ = try admin(["account", "add", Self.disabledUser, "--database", database, "--password-stdin"], input: "unused password\n")
+        _ = try admin(["account", "disable", Self.disabledUser, "--database", database])
         let tokenFile = folder + "/edge.token"
         try Data((edgeToken + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
 
         let master = try start(["master", "--database", database, "--listen", "127.0.0.1:0",
-                                "--set", "password_threads=\(passwordThreads)"], log: folder + "/master.log")
+                                "--set", "password_threads=\(passwordThreads)", "--set", Self.unthrottled], log: folder + "/master.log")
         masterPID = master.processIdentifier
         masterPort = try waitForPort(log: folder + "/master.log", role: "master")
         let subordinate = try start(["subordinate", "--upstream", "127.0.0.1:\(masterPort)", "--broker", "bench-edge",
-                                     "--token-file", tokenFile, "--listen", "127.0.0.1:0"], log: folder + "/edge.log")
+                                     "--token-file", tokenFile, "--listen", "127.0.0.1:0", "--set", Self.unthrottled],
+                                    log: folder + "/edge.log")
         subordinatePID = subordinate.processIdentifier
         subordinatePort = try waitForPort(log: folder + "/edge.log", role: "subordinate")
         guard subordinatePort != masterPort else { throw BenchError.setupFailed("the subordinate's port was read as the master's") }
         try waitFor(log: folder + "/edge.log", text: "upstream connected")
     }
+
+    /// The disabled account of `refusals`.
+    static let disabledUser = "bench-disabled"
+    /// All load comes from 127.0.0.1, and `refusals` fails logins by design: no throttling.
+    static let unthrottled = "throttle_free_failures=1000000"
 
     func plan(for scenario: LoadPlan.Scenario) -> LoadPlan {
         LoadPlan(scenario: scenario, masterPort: masterPort, subordinatePort: subordinatePort,
