@@ -6,7 +6,7 @@ import PBAuthProtocol
 import PerspectiveBroker
 
 /// One fuzz input against the real server pipeline: `PBServer.configureConnection` on an
-/// `EmbeddedChannel`, root `brokerRoot(checker:logger:)`, pbauth's connection settings.
+/// `EmbeddedChannel`, root `BrokerPortal.root(checker:logger:)`, pbauth's connection settings.
 ///
 /// The channel is driven as a socket channel would be: reads of the size its receive
 /// allocator gives, at most `maxMessagesPerRead` of them per burst, then `channelReadComplete`,
@@ -14,20 +14,8 @@ import PerspectiveBroker
 /// and each step the embedded loop runs until nothing is ready (remote methods are tasks on
 /// the loop through `EventLoopTaskExecutor`, so they run there too).
 struct BrokerHarness {
-    /// What both daemons configure (`ConnectionSettings.serverConfiguration`, internal to
-    /// PBAuthProtocol): its default timeouts (30 s for strangers, an hour once logged in) and
-    /// its logged-in limits (`ConnectionSettings.loggedInLimits`: 64 KiB messages and strings,
-    /// 4,096 items per list), with the PB defaults for the rest.
-    static let configuration: PBServerConfiguration = {
-        let settings = ConnectionSettings()
-        var strangers = PBStrangerLimits()
-        strangers.idleTimeout = .seconds(settings.idleTimeout)
-        return PBServerConfiguration(
-            limits: BananaLimits(maxStringBytes: 65_536, maxListCount: 4_096, maxMessageBytes: 65_536),
-            maxConnections: settings.maxConnections, maxConnectionsPerSource: settings.maxConnectionsPerSource,
-            idleTimeout: settings.loggedInIdleTimeout > 0 ? .seconds(settings.loggedInIdleTimeout) : nil,
-            strangers: strangers)
-    }()
+    /// What both daemons configure: `ConnectionSettings.serverConfiguration` with its defaults.
+    static let configuration = ConnectionSettings().serverConfiguration(Endpoint(host: "127.0.0.1", port: 0))
 
     static let peerAddress = try! SocketAddress(ipAddress: "192.0.2.7", port: 40_000)
     static let logger = Logger(label: "pbauth.fuzz") { _ in DiscardingLogHandler() }
@@ -78,7 +66,7 @@ struct BrokerHarness {
         do {
             try channel.pipeline.syncOperations.addHandler(socket, name: "socket")
             try PBServer.configureConnection(channel, configuration: Self.configuration,
-                                             root: brokerRoot(checker: checker, logger: Self.logger), logger: Self.logger)
+                                             root: BrokerPortal.root(checker: checker, logger: Self.logger), logger: Self.logger)
             try channel.connect(to: Self.peerAddress).wait()
         } catch {
             preconditionFailure("could not set up the connection: \(error)")

@@ -1,6 +1,6 @@
 // The libFuzzer target for the whole PB server pipeline: bytes from a peer, before and after
 // a login, through `PBServer.configureConnection` and pbauth's root object
-// (`brokerRoot(checker:logger:)` over a deterministic test checker).
+// (`BrokerPortal.root(checker:logger:)` over a deterministic test checker).
 //
 // Fuzzing (libFuzzer supplies `main`):
 //

@@ -53,7 +53,7 @@ public struct ConnectionSettings: Sendable, Equatable {
     /// `authenticate_account` with a full `via` path, is well under 2 KiB; 64 KiB leaves room
     /// and keeps the costliest message (one of tiny strings, each an allocation) to about a
     /// millisecond of an event loop, where PB's generic 4 MiB would take a tenth of a second.
-    static let loggedInLimits = BananaLimits(maxStringBytes: 65_536, maxListCount: 4_096, maxMessageBytes: 65_536)
+    public static let loggedInLimits = BananaLimits(maxStringBytes: 65_536, maxListCount: 4_096, maxMessageBytes: 65_536)
 
     /// A server configuration for `endpoint` with these bounds.
     public func serverConfiguration(_ endpoint: Endpoint) -> PBServerConfiguration {

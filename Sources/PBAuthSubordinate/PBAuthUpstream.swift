@@ -21,6 +21,7 @@ import ServiceLifecycle
 ///     }
 public final class PBAuthUpstream: Service, Sendable {
     private let link: UpstreamLink
+    private let logger: Logger
     /// The checker that asks the upstream (one call per question, nothing kept).
     public let checker: any Checker
 
@@ -31,6 +32,7 @@ public final class PBAuthUpstream: Service, Sendable {
                 reconnectMaxDelay: Duration = .seconds(5),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "pbauth.upstream")) {
+        self.logger = logger
         link = UpstreamLink(upstream: upstream, principal: broker, token: token, group: group, logger: logger,
                             maximumDelay: reconnectMaxDelay, heartbeat: heartbeat, callTimeout: callTimeout)
         checker = UpstreamChecker(link: link, principal: broker, hopLimit: hopLimit, timeout: callTimeout)
@@ -53,28 +55,7 @@ public final class PBAuthUpstream: Service, Sendable {
     /// A PB portal whose logins pbauth decides and whose avatars `makeAvatar` makes from the
     /// status of the login (who, which session) and the client's mind. Every refused login
     /// is a plain `UnauthorizedLogin`.
-    public func portal(
-        makeAvatar: @escaping @Sendable (AuthenticationStatus, JellyValue) async throws -> PBAvatarLogin
-    ) -> any PBPortal {
-        ApplicationPortal(checker: checker, makeAvatar: makeAvatar)
-    }
-}
-
-/// The portal of ``PBAuthUpstream/portal(makeAvatar:)``.
-private struct ApplicationPortal: PBPortal {
-    let checker: any Checker
-    let makeAvatar: @Sendable (AuthenticationStatus, JellyValue) async throws -> PBAvatarLogin
-
-    func login(username: [UInt8], challenge: [UInt8], response: [UInt8], mind: JellyValue,
-               connection: PBConnectionInfo) async throws -> PBAvatarLogin {
-        guard let name = String(validating: username, as: UTF8.self) else { throw PBFailures.unauthorizedLogin() }
-        let status: AuthenticationStatus
-        do {
-            status = try await checker.authenticateAccount(username: name, challenge: challenge, response: response,
-                                                           via: [], source: connection.remoteAddress)
-        } catch {
-            throw PBFailures.unauthorizedLogin()
-        }
-        return try await makeAvatar(status, mind)
+    public func portal(makeAvatar: @escaping BrokerPortal.MakeAvatar) -> any PBPortal {
+        BrokerPortal(checker: checker, logger: logger, makeAvatar: makeAvatar)
     }
 }

@@ -7,7 +7,13 @@ import PerspectiveBroker
 /// login with this broker's `Checker` and makes the avatar. A refused login
 /// always looks the same to the user (plain `UnauthorizedLogin`); the precise
 /// reason goes to the log and, at the master, to the audit log.
+///
+/// The avatars are pbauth's own (user and broker avatars) unless an application gives
+/// `makeAvatar` (see `PBAuthUpstream.portal(makeAvatar:)`).
 public struct BrokerPortal: PBPortal {
+    /// Makes the avatar of a login from its status and the client's mind.
+    public typealias MakeAvatar = @Sendable (AuthenticationStatus, JellyValue) async throws -> PBAvatarLogin
+
     /// The root object a pbauth broker serves: the PB portal root over this portal, passing
     /// other methods to `fallback` (the master's `authenticate`).
     public static func root(checker: any Checker, logger: Logger, throttle: LoginThrottle? = nil,
@@ -18,13 +24,15 @@ public struct BrokerPortal: PBPortal {
     let checker: any Checker
     let logger: Logger
     let throttle: LoginThrottle?
+    let makeAvatar: MakeAvatar?
 
     /// A portal whose logins `checker` decides; with a `throttle`, failed logins from one
-    /// source are answered ever later.
-    public init(checker: any Checker, logger: Logger, throttle: LoginThrottle? = nil) {
+    /// source are answered ever later; with `makeAvatar`, the avatars are the caller's.
+    public init(checker: any Checker, logger: Logger, throttle: LoginThrottle? = nil, makeAvatar: MakeAvatar? = nil) {
         self.checker = checker
         self.logger = logger
         self.throttle = throttle
+        self.makeAvatar = makeAvatar
     }
 
     /// Checks the login with the checker and makes a user or broker avatar; every refusal is
@@ -39,14 +47,16 @@ public struct BrokerPortal: PBPortal {
         do {
             status = try await checker.authenticateAccount(username: name, challenge: challenge, response: response,
                                                            via: [], source: connection.remoteAddress)
-        } catch let error where AuthenticationFailure(local: error) != nil {
-            let failure = AuthenticationFailure(local: error)!
-            logger.info("login refused", metadata: ["account": "\(AccountName.recordable(name))", "reason": "\(failure.typeName)", "source": "\(connection.remoteAddress)"])
-            // A full queue or a lost upstream is not the client's guess: it is not throttled.
-            if failure != .overloaded, failure != .upstreamUnavailable { await throttle?.failed(source: connection.remoteAddress) }
-            throw PBFailures.unauthorizedLogin()
         } catch {
-            logger.info("login refused", metadata: ["account": "\(AccountName.recordable(name))", "reason": "upstream failure", "source": "\(connection.remoteAddress)"])
+            let failure = AuthenticationFailure(local: error)
+            logger.info("login refused", metadata: [
+                "account": "\(AccountName.recordable(name))", "reason": "\(failure?.typeName ?? "upstream failure")",
+                "source": "\(connection.remoteAddress)",
+            ])
+            // Only the client's guesses are throttled: not a full queue or a lost upstream.
+            if let failure, failure != .overloaded, failure != .upstreamUnavailable {
+                await throttle?.failed(source: connection.remoteAddress)
+            }
             throw PBFailures.unauthorizedLogin()
         }
         throttle?.succeeded(source: connection.remoteAddress)
@@ -55,6 +65,7 @@ public struct BrokerPortal: PBPortal {
             "method": "\(status.kind == .broker ? "token" : status.master ? "password" : "cookie")",
             "source": "\(connection.remoteAddress)",
         ])
+        if let makeAvatar { return try await makeAvatar(status, mind) }
         switch status.kind {
         case .user:
             return PBAvatarLogin(avatar: UserAvatar(status: status, checker: checker), logout: nil)
@@ -62,11 +73,4 @@ public struct BrokerPortal: PBPortal {
             return PBAvatarLogin(avatar: BrokerAvatar(principal: status.username, checker: checker), logout: nil)
         }
     }
-}
-
-/// The root object of a pbauth broker for `checker`: the standard PB portal whose logins
-/// `checker` decides, serving user avatars and broker avatars (protocol.md sections 1, 3
-/// and 4). What a subordinate serves; a Swift application broker can serve it too.
-public func brokerRoot(checker: any Checker, logger: Logger) -> any PBReferenceable {
-    BrokerPortal.root(checker: checker, logger: logger)
 }

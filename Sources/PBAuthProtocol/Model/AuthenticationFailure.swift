@@ -1,5 +1,4 @@
 import Banana
-import PerspectiveBroker
 
 /// The precise reasons a check fails (protocol.md section 4), as they travel to
 /// brokers. Each one lists `twisted.cred.error.UnauthorizedLogin` among its
@@ -75,14 +74,11 @@ public enum AuthenticationFailure: Error, Sendable, Equatable, CaseIterable {
         return JellyFailure(type: typeName, value: message, parents: parents)
     }
 
-    /// The failure that local `error` stands for on the wire (too many calls waiting
-    /// upstream is `overloaded`; the master maps its own full queues to it).
+    /// `error` when it is an `AuthenticationFailure` (the master and the upstream checker
+    /// map their own full queues to `overloaded` where they meet them), else nil.
     public init?(local error: any Error) {
-        switch error {
-        case let failure as AuthenticationFailure: self = failure
-        case PBCallError.tooManyPendingCalls: self = .overloaded
-        default: return nil
-        }
+        guard let failure = error as? AuthenticationFailure else { return nil }
+        self = failure
     }
 
     /// Recognizes a failure that an upstream broker sent.
