@@ -51,8 +51,9 @@ public struct ConnectionSettings: Sendable, Equatable {
 
     /// What a logged-in peer may send to a pbauth broker. Its largest real message, an
     /// `authenticate_account` with a full `via` path, is well under 2 KiB; 64 KiB leaves room
-    /// and keeps the costliest message (one of tiny strings, each an allocation) to about a
-    /// millisecond of an event loop, where PB's generic 4 MiB would take a tenth of a second.
+    /// and keeps the costliest message (one of tiny strings, each an allocation) to a few
+    /// milliseconds of an event loop (`pbauth-bench hostile`); the work is linear in the size,
+    /// so PB's generic 4 MiB would take about 64 times as long.
     public static let loggedInLimits = BananaLimits(maxStringBytes: 65_536, maxListCount: 4_096, maxMessageBytes: 65_536)
 
     /// A server configuration for `endpoint` with these bounds.
