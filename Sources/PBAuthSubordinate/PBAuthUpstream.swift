@@ -26,15 +26,19 @@ public final class PBAuthUpstream: Service, Sendable {
     public let checker: any Checker
 
     /// A link to `upstream`, logged in as broker principal `broker` with `token` (from
-    /// `pbauth account add NAME --broker`). Nothing connects until ``run()``.
+    /// `pbauth account add NAME --broker`). Nothing connects until ``run()``. With `tls`,
+    /// every connection is TLS, verified against its CAs and `serverName` (default: the
+    /// upstream's host), and never plain.
     public init(upstream: Endpoint, broker: String, token: [UInt8], hopLimit: Int = 8,
                 callTimeout: Duration = .seconds(10), heartbeat: Duration = .seconds(60),
                 reconnectMaxDelay: Duration = .seconds(5),
+                tls: TLSClientContext? = nil, serverName: String? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "pbauth.upstream")) {
         self.logger = logger
         link = UpstreamLink(upstream: upstream, principal: broker, token: token, group: group, logger: logger,
-                            maximumDelay: reconnectMaxDelay, heartbeat: heartbeat, callTimeout: callTimeout)
+                            maximumDelay: reconnectMaxDelay, heartbeat: heartbeat, callTimeout: callTimeout,
+                            tls: tls.map { UpstreamTLS(context: $0, serverName: serverName) })
         checker = UpstreamChecker(link: link, principal: broker, hopLimit: hopLimit, timeout: callTimeout)
     }
 

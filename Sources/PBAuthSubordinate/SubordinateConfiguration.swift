@@ -4,10 +4,14 @@ import Foundation
 /// Every setting of `pbauth subordinate`, with its default. `config/subordinate.conf`
 /// lists the same keys; the README documents them.
 public struct SubordinateConfiguration: Sendable, Equatable {
-    /// Where this broker's PB portal listens.
-    public var listen = Endpoint(host: "127.0.0.1", port: 8788)
+    /// Where this broker's PB portal listens in plain TCP; `nil` (`listen = off`): not at all.
+    public var listen: Endpoint? = Endpoint(host: "127.0.0.1", port: 8788)
+    /// Where and with which certificate the PB portal listens over TLS (off by default).
+    public var tls = TLSListenerSettings()
     /// The upstream broker (the master or another subordinate). Required.
     public var upstream: Endpoint?
+    /// Whether and how the upstream link uses TLS.
+    public var upstreamTLS = UpstreamTLSSettings()
     /// This broker's principal name at its upstream. Required.
     public var broker: String?
     /// The file holding the principal's token (one line). Required.
@@ -30,9 +34,11 @@ public struct SubordinateConfiguration: Sendable, Equatable {
 
     /// The configuration file keys, in the order `config/subordinate.conf` lists them.
     public static let keys: [String] = [
-        "listen", "upstream", "broker", "token_file", "hop_limit", "reconnect_max_delay_ms",
+        "listen",
+    ] + TLSListenerSettings.keys + [
+        "upstream", "broker", "token_file", "hop_limit", "reconnect_max_delay_ms",
         "upstream_timeout_ms", "upstream_heartbeat",
-    ] + ConnectionSettings.keys + [
+    ] + UpstreamTLSSettings.keys + ConnectionSettings.keys + [
         "shutdown_grace", "log_level",
     ]
 

@@ -17,6 +17,8 @@ final class UpstreamLink: Sendable {
     private let maximumDelay: Duration
     private let heartbeat: Duration
     private let callTimeout: Duration
+    /// TLS for every connection to the upstream (never plain when set), and the name it must prove.
+    private let tls: UpstreamTLS?
     private let state = Mutex(UpstreamState())
 
     /// What an upstream may send: its answers are statuses and small dicts (well under 1 KiB),
@@ -24,7 +26,8 @@ final class UpstreamLink: Sendable {
     static let limits = BananaLimits(maxStringBytes: 65_536, maxListCount: 4_096, maxMessageBytes: 256 * 1024)
 
     init(upstream: Endpoint, principal: String, token: [UInt8], group: any EventLoopGroup, logger: Logger, maximumDelay: Duration,
-         heartbeat: Duration = .seconds(60), callTimeout: Duration = .seconds(10)) {
+         heartbeat: Duration = .seconds(60), callTimeout: Duration = .seconds(10), tls: UpstreamTLS? = nil) {
+        self.tls = tls
         self.upstream = upstream
         self.principal = principal
         self.token = token
@@ -45,15 +48,19 @@ final class UpstreamLink: Sendable {
     func run() async {
         var delay = Duration.milliseconds(50)
         while !Task.isCancelled {
+            let tlsFailure = TLSFailureNote()
             do {
+                // With TLS the handshake timeout covers the TLS handshake too.
+                let transport = tls?.transport(for: upstream, note: tlsFailure)
                 let connection = try await PBClientConnection.connect(host: upstream.host, port: upstream.port, group: group,
-                                                                      limits: Self.limits, logger: logger, handshakeTimeout: callTimeout)
+                                                                      limits: Self.limits, logger: logger, handshakeTimeout: callTimeout,
+                                                                      transport: transport)
                 do {
                     // Bounded: an upstream that accepts the connection and then never answers must
                     // not hold the link (and every login behind it) forever.
                     let avatar = try await connection.login(username: Array(principal.utf8), secret: token, timeout: callTimeout)
                     state.withLock { $0.avatar = avatar; $0.connection = connection }
-                    logger.info("upstream connected", metadata: ["upstream": "\(upstream)"])
+                    logger.info("upstream connected", metadata: ["upstream": "\(upstream)", "tls": "\(tls != nil)"])
                     let connected = ContinuousClock.now
                     await withTaskCancellationHandler {
                         await withTaskGroup(of: Void.self) { tasks in
@@ -80,7 +87,14 @@ final class UpstreamLink: Sendable {
                     logger.error("upstream login failed", metadata: ["upstream": "\(upstream)", "broker": "\(principal)", "error": "\(error)"])
                 }
             } catch {
-                logger.debug("upstream unreachable", metadata: ["upstream": "\(upstream)"])
+                if let reason = tlsFailure.failure {
+                    // A chain or name that does not verify: one line per attempt, and no login upstream.
+                    logger.error("upstream TLS handshake failed; not logging in, retrying", metadata: [
+                        "upstream": "\(upstream)", "reason": "\(reason)",
+                    ])
+                } else {
+                    logger.debug("upstream unreachable", metadata: ["upstream": "\(upstream)"])
+                }
             }
             if Task.isCancelled { break }
             // Full jitter: wait a random time up to the current delay, then double it, capped.
@@ -122,6 +136,17 @@ extension UpstreamLink {
                 return
             }
         }
+    }
+}
+
+/// How a link makes its connections TLS: the client context (CAs, client certificate) and the
+/// name the upstream must prove (`nil`: the upstream's host).
+struct UpstreamTLS: Sendable {
+    let context: TLSClientContext
+    let serverName: String?
+
+    func transport(for upstream: Endpoint, note: TLSFailureNote) -> PBTransport {
+        context.transport(serverName: serverName ?? upstream.host, note: note)
     }
 }
 

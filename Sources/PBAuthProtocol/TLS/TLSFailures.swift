@@ -1,0 +1,151 @@
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+import Synchronization
+
+/// Counts a listener's failed TLS handshakes and logs them without letting a flood of
+/// them flood the log: the counts are written a second after the first failure, one line
+/// per reason, as `PBServer` does with refused connections.
+public final class TLSFailureCounter: Sendable {
+    private struct Pending {
+        var counts: [String: Int] = [:]
+        var isLogScheduled = false
+    }
+
+    private let logger: Logger
+    private let listener: String
+    private let total = Atomic<Int>(0)
+    private let pending = Mutex(Pending())
+
+    /// A counter whose log lines name `listener` (its address).
+    public init(listener: String, logger: Logger) {
+        self.listener = listener
+        self.logger = logger
+    }
+
+    /// Failed TLS handshakes since the start (a peer that closed during the handshake, sent
+    /// something that is not TLS, offered nothing we accept, or had no valid client certificate).
+    public var failedHandshakes: Int { total.load(ordering: .relaxed) }
+
+    /// Counts one failed handshake; `eventLoop` runs the delayed log line.
+    func count(reason: String, on eventLoop: any EventLoop) {
+        total.wrappingAdd(1, ordering: .relaxed)
+        let schedule = pending.withLock { pending -> Bool in
+            // At most 32 distinct reasons wait: the rest are counted under one.
+            let key = pending.counts.count < 32 || pending.counts[reason] != nil ? reason : "other"
+            pending.counts[key, default: 0] += 1
+            defer { pending.isLogScheduled = true }
+            return !pending.isLogScheduled
+        }
+        guard schedule else { return }
+        eventLoop.scheduleTask(in: .seconds(1)) { [self] in
+            let counts = pending.withLock { pending -> [String: Int] in
+                defer {
+                    pending.counts.removeAll()
+                    pending.isLogScheduled = false
+                }
+                return pending.counts
+            }
+            for (reason, count) in counts.sorted(by: { $0.key < $1.key }) {
+                logger.notice("failed TLS handshakes", metadata: [
+                    "listener": "\(listener)", "reason": "\(reason)", "count": "\(count)", "total": "\(failedHandshakes)",
+                ])
+            }
+        }
+    }
+}
+
+/// The first TLS failure of one client connection, for the caller to log in its own words.
+public final class TLSFailureNote: Sendable {
+    private let reason = Mutex<String?>(nil)
+
+    /// An empty note.
+    public init() {}
+
+    /// Why the connection's TLS failed, or `nil` if it did not.
+    public var failure: String? { reason.withLock { $0 } }
+
+    func record(_ text: String) {
+        reason.withLock { if $0 == nil { $0 = text } }
+    }
+}
+
+/// Sits right above the TLS handler: TLS errors stop here. A failed handshake is counted (on
+/// a listener) or noted (on a client connection) and the connection closed, so the broker
+/// above never logs a line of its own for it; a peer that drops a connection without TLS's
+/// closing alert is closed quietly, as a plain connection's end is. Other errors pass up.
+final class TLSFailureWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let counter: TLSFailureCounter?
+    private let note: TLSFailureNote?
+    private var isHandshakeDone = false
+    private var isFailed = false
+
+    init(counter: TLSFailureCounter?, note: TLSFailureNote?) {
+        self.counter = counter
+        self.note = note
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event { isHandshakeDone = true }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard Self.isTLSError(error) else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if !isHandshakeDone, !isFailed {
+            isFailed = true
+            let reason = Self.reason(error)
+            counter?.count(reason: reason, on: context.eventLoop)
+            note?.record(reason)
+        }
+        context.close(promise: nil)
+    }
+
+    private static func isTLSError(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError || error is NIOSSLCloseTimedOutError
+    }
+
+    /// A short reason: BoringSSL's reason codes (`WRONG_VERSION_NUMBER`,
+    /// `CERTIFICATE_VERIFY_FAILED`, ...) without file names, or swift-nio-ssl's own text.
+    /// Neither holds a secret; both are bounded.
+    static func reason(_ error: any Error) -> String {
+        let stack: NIOBoringSSLErrorStack?
+        switch error {
+        case NIOSSLError.handshakeFailed(let inner): stack = inner.errorStack
+        case let inner as BoringSSLError: stack = inner.errorStack
+        default: stack = nil
+        }
+        if let stack, !stack.isEmpty {
+            let reasons = stack.prefix(4).map { element -> String in
+                let text = "\(element)"
+                // "Error: CODE error:HEX:SSL routines:OPENSSL_internal:REASON at FILE:LINE"
+                let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+                guard let marker = parts.firstIndex(where: { $0 == "OPENSSL_internal" }), marker + 1 < parts.count else {
+                    // A synthetic error ("EOF during handshake") has no code: "Error:  " then the text.
+                    let message = text.hasPrefix("Error: ") ? text.dropFirst(7).drop { $0 == " " } : Substring(text)
+                    return String(message.prefix(80))
+                }
+                return String(parts[marker + 1].prefix { $0 != " " }.prefix(80))
+            }
+            return reasons.joined(separator: ", ")
+        }
+        return String("\(error)".prefix(160))
+    }
+}
+
+extension BoringSSLError {
+    /// The error stack of the kinds that carry one.
+    fileprivate var errorStack: NIOBoringSSLErrorStack? {
+        switch self {
+        case .sslError(let stack), .unknownError(let stack), .invalidSNIName(let stack), .failedToSetALPN(let stack): stack
+        default: nil
+        }
+    }
+}
