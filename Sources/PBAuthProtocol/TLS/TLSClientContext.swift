@@ -53,8 +53,10 @@ public final class TLSClientContext: TLSReloadable {
     /// What `reload()` reads, for its log line.
     public var reloadDescription: String { "the upstream TLS CA and client certificate" }
 
-    /// The transport of one connection to a server that must prove to be `serverName` (a DNS
-    /// name or an IP address). A failed handshake closes the connection and is written to `note`.
+    /// The transport of one connection to a server that must prove to be `serverName`: a DNS
+    /// name its certificate must hold, or an IP address (which must then be the address
+    /// connected to, and in the certificate). A failed handshake closes the connection and is
+    /// written to `note`.
     public func transport(serverName: String, note: TLSFailureNote? = nil) -> PBTransport {
         // swift-nio-ssl checks an IP address against the address connected to when it is
         // given no name (IP addresses may not be sent as SNI).
@@ -63,7 +65,7 @@ public final class TLSClientContext: TLSReloadable {
             let context = current.withLock { $0 }
             let handlers: [any ChannelHandler] = [
                 try NIOSSLClientHandler(context: context, serverHostname: hostname, configuration: TLSPolicy.handlerConfiguration),
-                TLSFailureWatcher(counter: nil, note: note),
+                TLSFailureWatcher(counter: nil, note: note, requiredDNSName: hostname),
             ]
             try channel.pipeline.syncOperations.addHandlers(handlers)
         }

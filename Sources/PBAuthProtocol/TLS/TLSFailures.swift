@@ -72,26 +72,56 @@ public final class TLSFailureNote: Sendable {
 }
 
 /// Sits right above the TLS handler: TLS errors stop here. A failed handshake is counted (on
-/// a listener) or noted (on a client connection) and the connection closed, so the broker
+/// a listener) and noted (on a client connection), and the connection closed, so the broker
 /// above never logs a line of its own for it; a peer that drops a connection without TLS's
 /// closing alert is closed quietly, as a plain connection's end is. Other errors pass up.
+///
+/// On a client connection with `requiredDNSName` it also checks, once the handshake is done,
+/// that the server's certificate holds that DNS name: swift-nio-ssl accepts a certificate
+/// that holds the IP address connected to whatever the name, and a name the operator gave
+/// (`upstream_server_name`) must not be bypassed that way.
 final class TLSFailureWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     private let counter: TLSFailureCounter?
     private let note: TLSFailureNote?
+    private let requiredDNSName: String?
     private var isHandshakeDone = false
     private var isFailed = false
 
-    init(counter: TLSFailureCounter?, note: TLSFailureNote?) {
+    init(counter: TLSFailureCounter?, note: TLSFailureNote?, requiredDNSName: String? = nil) {
         self.counter = counter
         self.note = note
+        self.requiredDNSName = requiredDNSName
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Nothing from a connection whose TLS failed reaches the broker.
+        guard !isFailed else { return }
+        context.fireChannelRead(data)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case TLSUserEvent.handshakeCompleted = event { isHandshakeDone = true }
+        if case TLSUserEvent.handshakeCompleted = event {
+            isHandshakeDone = true
+            if let requiredDNSName, !Self.peerHolds(dnsName: requiredDNSName, context: context) {
+                fail("the certificate does not hold the name \(requiredDNSName.prefix(253))", context: context)
+                return
+            }
+        }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // Closed (by the peer, or by the broker's handshake or stranger timeout) before the
+        // handshake finished, without a TLS error: a failed handshake too.
+        if !isHandshakeDone, !isFailed {
+            isFailed = true
+            counter?.count(reason: "closed before the handshake finished", on: context.eventLoop)
+            note?.record("closed before the handshake finished")
+        }
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -99,13 +129,41 @@ final class TLSFailureWatcher: ChannelInboundHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
-        if !isHandshakeDone, !isFailed {
+        if isHandshakeDone, case NIOSSLError.uncleanShutdown = error {
+            // The peer closed without TLS's closing alert: an ordinary end of a connection.
+            context.close(promise: nil)
+            return
+        }
+        fail(Self.reason(error), context: context)
+    }
+
+    private func fail(_ reason: String, context: ChannelHandlerContext) {
+        if !isFailed {
             isFailed = true
-            let reason = Self.reason(error)
-            counter?.count(reason: reason, on: context.eventLoop)
+            if !isHandshakeDone || requiredDNSName != nil { counter?.count(reason: reason, on: context.eventLoop) }
+            // A client also learns of failures just after its side of the handshake (with TLS 1.3
+            // a server refuses a client certificate only then).
             note?.record(reason)
         }
         context.close(promise: nil)
+    }
+
+    /// Whether the verified peer certificate holds `dnsName` as a DNS subject alternative
+    /// name (a wildcard stands for exactly the leftmost label).
+    private static func peerHolds(dnsName: String, context: ChannelHandlerContext) -> Bool {
+        guard let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self),
+              let certificate = handler.peerCertificate else { return false }
+        let wanted = Array((dnsName.hasSuffix(".") ? String(dnsName.dropLast()) : dnsName).lowercased().utf8)
+        for name in certificate._subjectAlternativeNames() where name.nameType == .dnsName {
+            var candidate = Array(name.contents).map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+            if candidate.last == UInt8(ascii: ".") { candidate.removeLast() }
+            if candidate == wanted { return true }
+            if candidate.starts(with: Array("*.".utf8)), let dot = wanted.firstIndex(of: UInt8(ascii: ".")),
+               dot > 0, wanted[dot...].elementsEqual(candidate.dropFirst()) {
+                return true
+            }
+        }
+        return false
     }
 
     private static func isTLSError(_ error: any Error) -> Bool {
