@@ -167,6 +167,7 @@ let package = Package(
                 "AccountStore",
                 "Banana",
                 "PerspectiveBroker",
+                "PBAuthProtocol",  // TLSClientContext for `load --tls`
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
