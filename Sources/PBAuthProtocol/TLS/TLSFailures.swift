@@ -89,6 +89,7 @@ final class TLSFailureWatcher: ChannelInboundHandler, RemovableChannelHandler {
     private let requiredDNSName: String?
     private var isHandshakeDone = false
     private var isFailed = false
+    private var hasReceivedData = false
 
     init(counter: TLSFailureCounter?, note: TLSFailureNote?, requiredDNSName: String? = nil) {
         self.counter = counter
@@ -99,6 +100,7 @@ final class TLSFailureWatcher: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Nothing from a connection whose TLS failed reaches the broker.
         guard !isFailed else { return }
+        hasReceivedData = true
         context.fireChannelRead(data)
     }
 
@@ -120,6 +122,11 @@ final class TLSFailureWatcher: ChannelInboundHandler, RemovableChannelHandler {
             isFailed = true
             counter?.count(reason: "closed before the handshake finished", on: context.eventLoop)
             note?.record("closed before the handshake finished")
+        } else if isHandshakeDone, !hasReceivedData, !isFailed {
+            // A server that closes before its first byte of PB: with TLS 1.3 a refused client
+            // certificate may show only this way when its alert is lost.
+            isFailed = true
+            note?.record("the server closed the connection right after the handshake (does it require another client certificate?)")
         }
         context.fireChannelInactive()
     }
@@ -129,10 +136,18 @@ final class TLSFailureWatcher: ChannelInboundHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
-        if isHandshakeDone, case NIOSSLError.uncleanShutdown = error {
-            // The peer closed without TLS's closing alert: an ordinary end of a connection.
-            context.close(promise: nil)
-            return
+        if isHandshakeDone {
+            if case NIOSSLError.uncleanShutdown = error {
+                // The peer closed without TLS's closing alert: an ordinary end of a connection.
+                context.close(promise: nil)
+                return
+            }
+            if note == nil {
+                // A listener's connection that breaks TLS after its handshake (a bad record):
+                // a connection-level error like any other; the broker logs its one line and closes.
+                context.fireErrorCaught(error)
+                return
+            }
         }
         fail(Self.reason(error), context: context)
     }
