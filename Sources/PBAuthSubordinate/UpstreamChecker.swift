@@ -1,5 +1,6 @@
 import PBAuthProtocol
 import Banana
+import PBAuthMetrics
 import PerspectiveBroker
 
 /// A subordinate's checker: every question goes to the upstream's broker
@@ -18,12 +19,19 @@ final class UpstreamChecker: Checker {
     }
 
     func authenticateAccount(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) async throws -> AuthenticationStatus {
-        // The loop guard and the hop limit (protocol.md section 4).
-        guard !via.contains(principal), via.count + 1 <= hopLimit else { throw AuthenticationFailure.hopLimitExceeded }
-        let answer = try await call("authenticate_account", [.string(username), .bytes(challenge), .bytes(response)],
-                                    keywords: .stringKeyed([("via", .list((via + [principal]).map { .string($0) }))]))
-        guard let status = AuthenticationStatus(jellyValue: answer) else { throw AuthenticationFailure.upstreamUnavailable }
-        return status
+        let method: PBAuthMetrics.LoginMethod = via.isEmpty ? .login : .authenticateAccount
+        do {
+            // The loop guard and the hop limit (protocol.md section 4).
+            guard !via.contains(principal), via.count + 1 <= hopLimit else { throw AuthenticationFailure.hopLimitExceeded }
+            let answer = try await call("authenticate_account", [.string(username), .bytes(challenge), .bytes(response)],
+                                        keywords: .stringKeyed([("via", .list((via + [principal]).map { .string($0) }))]))
+            guard let status = AuthenticationStatus(jellyValue: answer) else { throw AuthenticationFailure.upstreamUnavailable }
+            PBAuthMetrics.loginSucceeded(method, reason: status.kind == .broker ? "token" : status.master ? "password" : "cookie")
+            return status
+        } catch {
+            PBAuthMetrics.loginFailed(method, typeName: AuthenticationFailure(local: error)?.typeName)
+            throw error
+        }
     }
 
     func getAccount(username: String) async throws -> JellyValue {
