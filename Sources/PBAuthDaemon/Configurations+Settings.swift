@@ -68,7 +68,7 @@ extension SubordinateConfiguration {
         shutdownGraceSeconds = try settings.integer("shutdown_grace", default: defaults.shutdownGraceSeconds, range: 0...3_600)
         logLevel = settings.string("log_level") ?? defaults.logLevel
         httpListen = try settings.endpoint("http_listen", default: nil)
-        guard upstream != nil else { throw ConfigurationError.missing(key: "upstream", hint: "--upstream HOST:PORT[,HOST:PORT...]") }
+        guard upstream != nil else { throw ConfigurationError.missing(key: "upstream", hint: "--upstream HOST:PORT") }
         guard broker != nil else { throw ConfigurationError.missing(key: "broker", hint: "--broker NAME") }
         guard tokenFile != nil else { throw ConfigurationError.missing(key: "token_file", hint: "--token-file FILE") }
     }

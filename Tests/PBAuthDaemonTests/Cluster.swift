@@ -92,6 +92,27 @@ final class Cluster: @unchecked Sendable {
     }
 }
 
+extension Cluster {
+    /// The port of the HTTP listener (`http_listen`) that `process` logged.
+    static func httpPort(of process: RunningProcess, role: String) throws -> Int {
+        guard let line = process.waitForLine(timeout: 30, where: { $0.contains("pbauth \(role) http listening on") }),
+              let range = line.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
+              let port = Int(line[range].split(separator: ":").last ?? "")
+        else {
+            throw ClusterError.didNotStart("\(role) did not start its HTTP listener:\n" + process.standardError.joined(separator: "\n"))
+        }
+        return port
+    }
+
+    /// The value of the Prometheus series `series` (name with its labels as printed) in `text`.
+    static func metric(_ series: String, in text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+}
+
 enum ClusterError: Error, CustomStringConvertible {
     case adminFailed(String, String)
     case didNotStart(String)

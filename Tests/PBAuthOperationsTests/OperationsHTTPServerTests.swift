@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PBAuthOperations
 import Synchronization
+import TestSupport
 import Testing
 
 /// The operations listener in this process, with routes of the test's own (no metrics

@@ -2,10 +2,11 @@ import Foundation
 
 /// A blocking TCP client for the listener's tests: sends raw bytes and reads what comes back
 /// until the peer closes or a bounded wait runs out. Every wait is bounded.
-final class RawHTTPConnection {
+public final class RawHTTPConnection {
     private let descriptor: Int32
 
-    init(port: Int) throws {
+    /// Connects to 127.0.0.1:`port`; reads wait at most 15 s.
+    public init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw RawHTTPError.socket(errno) }
         var timeout = timeval(tv_sec: 15, tv_usec: 0)
@@ -27,12 +28,13 @@ final class RawHTTPConnection {
 
     /// Writes `text`; answers false when the peer already closed.
     @discardableResult
-    func send(_ text: String) -> Bool {
+    public func send(_ text: String) -> Bool {
         send(Array(text.utf8))
     }
 
+    /// Writes `bytes`; answers false when the peer already closed.
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    public func send(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Foundation.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -44,7 +46,7 @@ final class RawHTTPConnection {
 
     /// Reads until `stop` holds for what arrived, the peer closes, or the 15 s receive timeout.
     /// Answers the text and whether the peer closed.
-    func read(until stop: (String) -> Bool = { _ in false }) -> (text: String, closed: Bool) {
+    public func read(until stop: (String) -> Bool = { _ in false }) -> (text: String, closed: Bool) {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -58,7 +60,7 @@ final class RawHTTPConnection {
     }
 
     /// Reads one response whose body has a `Content-Length` (bounded by the receive timeout).
-    func readResponse() -> HTTPAnswer? {
+    public func readResponse() -> HTTPAnswer? {
         let (text, _) = read { text in
             guard let answer = HTTPAnswer(text) else { return false }
             return answer.body.utf8.count >= answer.contentLength
@@ -67,19 +69,25 @@ final class RawHTTPConnection {
     }
 }
 
-enum RawHTTPError: Error {
+/// A socket that could not be made or connected (errno).
+public enum RawHTTPError: Error {
     case socket(Int32)
     case connect(Int32)
 }
 
 /// One parsed HTTP response (status, headers, body as far as it arrived).
-struct HTTPAnswer {
-    let status: Int
-    let headers: [String: String]
-    let body: String
-    var contentLength: Int { Int(headers["content-length"] ?? "") ?? 0 }
+public struct HTTPAnswer: Sendable {
+    /// The status code.
+    public let status: Int
+    /// The headers, by lower-case name.
+    public let headers: [String: String]
+    /// The body as far as it arrived.
+    public let body: String
+    /// The announced length of the body.
+    public var contentLength: Int { Int(headers["content-length"] ?? "") ?? 0 }
 
-    init?(_ text: String) {
+    /// Parses a response; nil until its head arrived in full.
+    public init?(_ text: String) {
         guard let split = text.range(of: "\r\n\r\n") else { return nil }
         let lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
         guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1.1 "),
@@ -97,8 +105,17 @@ struct HTTPAnswer {
 
 /// Runs blocking socket work on a thread of its own: blocking the few threads of Swift's
 /// cooperative pool would starve the listener's own tasks (its readiness check).
-func blocking<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+public func blocking<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+/// `GET path` on 127.0.0.1:`port` with `Connection: close`, on a thread of its own.
+public func httpGet(port: Int, _ path: String) async throws -> HTTPAnswer? {
+    try await blocking {
+        let connection = try RawHTTPConnection(port: port)
+        connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        return connection.readResponse()
     }
 }
