@@ -67,8 +67,14 @@ final class Cluster: @unchecked Sendable {
 
     /// Starts a subordinate of `upstreamPort` logged in as `broker`; waits until its upstream link is up.
     func startSubordinate(upstreamPort: Int, broker: String, tokenFile: String, extra: [String] = [], waitForUpstream: Bool = true) throws -> (process: RunningProcess, port: Int) {
+        try startSubordinate(upstream: "127.0.0.1:\(upstreamPort)", broker: broker, tokenFile: tokenFile, extra: extra,
+                             waitForUpstream: waitForUpstream)
+    }
+
+    /// Starts a subordinate of `upstream` (`HOST:PORT`, or a list of them) logged in as `broker`.
+    func startSubordinate(upstream: String, broker: String, tokenFile: String, extra: [String] = [], waitForUpstream: Bool = true) throws -> (process: RunningProcess, port: Int) {
         let process = try RunningProcess(pbauth, [
-            "subordinate", "--upstream", "127.0.0.1:\(upstreamPort)", "--broker", broker,
+            "subordinate", "--upstream", upstream, "--broker", broker,
             "--token-file", tokenFile, "--listen", "127.0.0.1:0", "--set", "reconnect_max_delay_ms=200",
         ] + Self.unthrottled + extra)
         processes.append(process)
