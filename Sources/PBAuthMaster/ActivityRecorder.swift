@@ -141,9 +141,10 @@ struct LoginRecord: Sendable {
 /// How failed logins reach the audit log: in each window of `windowSeconds` (by the records'
 /// times), the first `rowsPerSource` failures from one source (IP address) get a row each,
 /// and at most `rowsPerWindow` failures in all; every further failure is only counted, and
-/// when the window ends one summary row per source says how many there were
-/// (`login.failures_coalesced`, reason "N further failed logins"). At most `maxSources`
-/// sources are counted apart; the rest share one summary row with source `*`.
+/// when the window ends one summary row per source and reason says how many there were
+/// (`login.failures_coalesced`, reason "N further failed logins in 60 s (pbauth.LockedOut)").
+/// At most `maxSources` (source, reason) pairs are counted apart; the rest share one summary
+/// row with source `*`.
 ///
 /// So a flood adds at most `rowsPerWindow` + `maxSources` + 1 rows per window, about
 /// 3,000 a minute with the defaults, whatever its rate or number of sources; a failure from
@@ -157,7 +158,11 @@ struct FailureCoalescing: Sendable {
     private var windowStart: Int64?
     private var rowsBySource: [String: Int] = [:]
     private var rows = 0
-    private var coalescedBySource: [String: Int] = [:]
+    private struct Key: Hashable {
+        let source: String
+        let reason: String
+    }
+    private var coalescedBySource: [Key: Int] = [:]
     private var coalescedElsewhere = 0
 
     /// Whether `entry` (a failure) gets a row of its own; otherwise it is counted for the summary.
@@ -174,8 +179,10 @@ struct FailureCoalescing: Sendable {
             rows += 1
             return true
         }
-        if coalescedBySource[source] != nil || coalescedBySource.count < Self.maxSources {
-            coalescedBySource[source, default: 0] += 1
+        // The reason is a failure type name, one of a few, never text a peer chose.
+        let key = Key(source: source, reason: entry.reason.hasPrefix("pbauth.") ? entry.reason : "other")
+        if coalescedBySource[key] != nil || coalescedBySource.count < Self.maxSources {
+            coalescedBySource[key, default: 0] += 1
         } else {
             coalescedElsewhere += 1
         }
@@ -193,16 +200,16 @@ struct FailureCoalescing: Sendable {
         defer { self = FailureCoalescing() }
         guard let windowStart else { return [] }
         let end = windowStart + Self.windowSeconds
-        var summaries = coalescedBySource.sorted { $0.key < $1.key }.map { source, count in
-            Self.summary(count: count, source: source, time: end)
+        var summaries = coalescedBySource.sorted { ($0.key.source, $0.key.reason) < ($1.key.source, $1.key.reason) }.map { key, count in
+            Self.summary(count: count, source: key.source, reason: key.reason, time: end)
         }
-        if coalescedElsewhere > 0 { summaries.append(Self.summary(count: coalescedElsewhere, source: "*", time: end)) }
+        if coalescedElsewhere > 0 { summaries.append(Self.summary(count: coalescedElsewhere, source: "*", reason: "any", time: end)) }
         return summaries
     }
 
-    private static func summary(count: Int, source: String, time: Int64) -> LoginRecord {
+    private static func summary(count: Int, source: String, reason: String, time: Int64) -> LoginRecord {
         LoginRecord(time: time, action: "login.failures_coalesced", account: "", outcome: "failure",
-                    reason: "\(count) further failed logins in \(windowSeconds) s", brokerPath: [], source: source)
+                    reason: "\(count) further failed logins in \(windowSeconds) s (\(reason))", brokerPath: [], source: source)
     }
 
     /// The IP address of an "ip:port" or "[ip]:port" address (the port changes with every connection).

@@ -62,13 +62,19 @@ struct DisasterRecoveryTests {
         let subordinate = try cluster.startSubordinate(upstream: "127.0.0.1:\(master.port),127.0.0.1:\(standbyPort)",
                                                        broker: "edge1", tokenFile: edge.file)
 
-        // Password logins for 4 s, each session noted with the moment it was answered.
+        // Password logins, each session noted with the moment it was answered: at least 4 s of
+        // them, and on a busy machine until 20 sessions are older than the recovery point, then
+        // one more second (at most 60 s in all).
         var sessions: [(cookie: String, answered: ContinuousClock.Instant)] = []
         let clock = ContinuousClock()
-        let until = clock.now + .seconds(4)
-        while clock.now < until, sessions.count < 5_000 {
+        let started = clock.now
+        var enoughSince: ContinuousClock.Instant?
+        while clock.now - started < .seconds(60), sessions.count < 5_000 {
             let status = try await Client.authenticate(master.port, "alice", "pw")
             sessions.append((try #require(status.dictionaryValue?["cookie"]?.stringValue), clock.now))
+            let old = sessions.prefix { clock.now - $0.answered > Self.syncInterval + .seconds(2) }.count
+            if enoughSince == nil, old >= 20, clock.now - started >= .seconds(3) { enoughSince = clock.now }
+            if let enoughSince, clock.now - enoughSince >= .seconds(1) { break }
         }
         let (beforeLoss, _) = try await Client.login(subordinate.port, "alice", sessions[0].cookie)
         await beforeLoss.close()

@@ -175,6 +175,7 @@ struct OperationsTests {
         let summaries = entries.filter { $0["action"] as? String == "login.failures_coalesced" }
         #expect(summaries.count == 1)
         #expect(summaries.first?["source"] as? String == "127.0.0.1")
-        #expect(summaries.first?["reason"] as? String == "20 further failed logins in 60 s")
+        #expect(summaries.first?["reason"] as? String == "20 further failed logins in 60 s (pbauth.AuthenticationCookieMismatch)"
+                || summaries.first?["reason"] as? String == "20 further failed logins in 60 s (pbauth.InvalidPassword)")
     }
 }

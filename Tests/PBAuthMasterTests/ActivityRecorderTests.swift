@@ -71,7 +71,7 @@ struct FailureCoalescingTests {
         let summary = drained.records.first
         #expect(summary?.action == "login.failures_coalesced")
         #expect(summary?.source == "203.0.113.7")
-        #expect(summary?.reason == "490 further failed logins in 60 s")
+        #expect(summary?.reason == "490 further failed logins in 60 s (pbauth.InvalidPassword)")
         // A new window: the source gets its rows again.
         recorder.record(Self.failure(1_061, from: "203.0.113.7:9"))
         #expect(recorder.drain().records.count == 1)
@@ -100,6 +100,6 @@ struct FailureCoalescingTests {
         recorder.closeFailureWindow()
         let summary = recorder.drain().records
         #expect(summary.map(\.source) == ["2001:db8::1"])
-        #expect(summary.first?.reason == "5 further failed logins in 60 s")
+        #expect(summary.first?.reason == "5 further failed logins in 60 s (pbauth.InvalidPassword)")
     }
 }

@@ -138,6 +138,23 @@ struct OperationsHTTPServerTests {
         }
     }
 
+    @Test func eachRequestOnAKeptConnectionGetsTheWholeTimeout() async throws {
+        var limits = OperationsHTTPLimits()
+        limits.requestTimeout = .milliseconds(500)
+        let listener = try await Listener(limits: limits)
+        defer { Task { await listener.server.stop() } }
+        let port = listener.port
+        try await blocking {
+            let connection = try RawHTTPConnection(port: port)
+            // Three requests 400 ms apart: 1.2 s on one connection, each well within its own 500 ms.
+            for _ in 0..<3 {
+                connection.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(connection.readResponse()?.status == 200)
+                usleep(400_000)
+            }
+        }
+    }
+
     @Test func connectionsAreBounded() async throws {
         var limits = OperationsHTTPLimits()
         limits.maxConnections = 2
