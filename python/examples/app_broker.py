@@ -20,7 +20,7 @@ from twisted.logger import globalLogBeginner, textFileLogObserver
 from twisted.spread import pb
 from zope.interface import implementer
 
-from pbauth_twisted import AvatarId, PBAuthChecker, status_of
+from pbauth_twisted import AvatarId, PBAuthChecker
 
 
 class Player(pb.Avatar):
@@ -34,7 +34,7 @@ class Player(pb.Avatar):
         return f"hello {self.avatar_id}"
 
     def perspective_session(self) -> Dict[str, Any]:
-        status = status_of(self.avatar_id)
+        status = self.avatar_id.status  # the session behind this login
         return {"session": status.session, "expires": status.expires, "master": status.master}
 
     def perspective_logout(self) -> "defer.Deferred[None]":
@@ -67,8 +67,9 @@ def main(reactor: Any, *argv: str) -> "defer.Deferred[None]":
     options = parser.parse_args(argv)
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)])
     checker = PBAuthChecker(reactor, options.upstream, options.broker, token_file=options.token_file)
-    endpoints.serverFromString(reactor, options.listen).listen(make_factory(checker))
-    return defer.Deferred()  # serve until interrupted
+    listening = endpoints.serverFromString(reactor, options.listen).listen(make_factory(checker))
+    listening.addCallback(lambda port: print(f"app broker listening on port {port.getHost().port}", flush=True))
+    return listening.addCallback(lambda _: defer.Deferred())  # serve until interrupted
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from typing import Any, Callable, List, Optional, Tuple
 
 from twisted.internet import defer, protocol, reactor
@@ -34,14 +35,13 @@ class Daemon(protocol.ProcessProtocol):
     def __init__(self, role: str) -> None:
         self.role = role
         self.lines: List[str] = []
-        self._partial = b""
+        self._partial = {1: b"", 2: b""}
         self._watchers: List[Tuple[Callable[[str], bool], Deferred[str]]] = []
         self.ended: Deferred[None] = Deferred()
         self.running = True
 
     def childDataReceived(self, childFD: int, data: bytes) -> None:
-        self._partial += data
-        *complete, self._partial = self._partial.split(b"\n")
+        *complete, self._partial[childFD] = (self._partial.get(childFD, b"") + data).split(b"\n")
         for raw in complete:
             line = raw.decode("utf-8", "replace")
             self.lines.append(line)
@@ -129,9 +129,9 @@ class Cluster:
             file.write(token + "\n")
         return token, path
 
-    def _spawn(self, role: str, arguments: List[str]) -> Daemon:
+    def _spawn(self, role: str, arguments: List[str], executable: str = PBAUTH) -> Daemon:
         daemon = Daemon(role)
-        reactor.spawnProcess(daemon, PBAUTH, [PBAUTH, *arguments], env={**os.environ, **SCRYPT})
+        reactor.spawnProcess(daemon, executable, [executable, *arguments], env={**os.environ, **SCRYPT})
         self.daemons.append(daemon)
         return daemon
 
@@ -155,6 +155,18 @@ class Cluster:
         line = yield daemon.wait_for(lambda line: "pbauth subordinate listening on" in line)
         yield daemon.wait_for(lambda line: "upstream connected" in line)
         return daemon, int(LISTENING.search(line).group(1))
+
+    @defer.inlineCallbacks
+    def start_example(self, upstream_port: int, broker: str, token_file: str) -> Any:
+        """Runs python/examples/app_broker.py with this Python; fires with (process, port)
+        once it listens and its link to pbauth is up."""
+        daemon = self._spawn("example", [
+            os.path.join(ROOT, "python", "examples", "app_broker.py"), "--upstream",
+            f"tcp:host=127.0.0.1:port={upstream_port}", "--broker", broker, "--token-file", token_file,
+            "--listen", "tcp:0:interface=127.0.0.1"], executable=sys.executable)
+        line = yield daemon.wait_for(lambda line: "app broker listening on port" in line)
+        yield daemon.wait_for(lambda line: "connected as broker" in line)
+        return daemon, int(line.rsplit(" ", 1)[1])
 
     def stop_all(self) -> Deferred[Any]:
         return defer.gatherResults([daemon.stop(signal.SIGKILL) for daemon in self.daemons])

@@ -227,6 +227,22 @@ class PBAuthCheckerTests(unittest.TestCase):
                        for entry in entries)
 
         yield eventually(audited)
+        # A logout revokes the session through the subordinate too.
+        yield avatar.callRemote("logout")
+        yield self.refused(port, "alice", status.cookie)
+        yield self.refused(master, "alice", status.cookie)
+
+    @defer.inlineCallbacks
+    def test_the_example_runs_as_the_readme_shows(self) -> Any:
+        cluster, master, _, token_file = yield self.master_with_users()
+        example, port = yield cluster.start_example(master, "game1", token_file)
+        status = yield authenticate(reactor, endpoint(master), "alice", "wonderland")
+        avatar = yield self.login(port, "alice", status.cookie)
+        self.assertEqual((yield avatar.callRemote("hello")), "hello alice")
+        yield self.refused(port, "alice", "not the cookie")
+        yield example.wait_for(lambda line: "pbauth.AuthenticationCookieMismatch" in line)
+        yield example.stop()
+        self.assertFalse(any(status.cookie in line for line in example.lines))
 
     # Refusals.
 
@@ -238,6 +254,8 @@ class PBAuthCheckerTests(unittest.TestCase):
         yield checker.when_connected()
         status = yield authenticate(reactor, endpoint(master), "alice", "wonderland")
 
+        yield self.assertFailure(authenticate(reactor, endpoint(master), "alice", "not her password"),
+                                 UnauthorizedLogin)
         wrong = "not-the-cookie-" + "x" * 28
         yield self.refused(port, "alice", wrong)
         self.assertTrue(self.logs.has("refused the login of alice", "pbauth.AuthenticationCookieMismatch"))

@@ -30,12 +30,13 @@ _MAXIMUM_TOKEN_BYTES = 1024
 def _read_token(token: Union[str, bytes, None], token_file: Union[str, "os.PathLike[str]", None]) -> bytes:
     if (token is None) == (token_file is None):
         raise TypeError("PBAuthChecker: give exactly one of token and token_file")
+    raw: object
     if token_file is not None:
         with open(token_file, "rb") as file:
             raw = file.read(_MAXIMUM_TOKEN_BYTES + 2)
         where = f"the token file {os.fspath(token_file)!r}"
     else:
-        raw = token.encode("utf-8") if isinstance(token, str) else token  # type: ignore[union-attr]
+        raw = token.encode("utf-8") if isinstance(token, str) else token
         where = "the token"
     if not isinstance(raw, bytes):
         raise TypeError("PBAuthChecker: the token must be str or bytes")
@@ -138,9 +139,13 @@ class PBAuthChecker:
         """Whether the link to pbauth is logged in now."""
         return self._link.connected
 
-    def when_connected(self) -> Deferred[None]:
-        """Fires when the link is logged in (at once if it is). It may never fire."""
-        return self._link.when_connected()
+    def when_connected(self, timeout: Optional[float] = None) -> Deferred[None]:
+        """Fires when the link is logged in (at once if it is). Without a `timeout` (seconds)
+        it may never fire; with one it fails with `twisted.internet.defer.TimeoutError`."""
+        waiter = self._link.when_connected()
+        if timeout is not None:
+            waiter.addTimeout(timeout, self._reactor)
+        return waiter
 
     # ICredentialsChecker.
 

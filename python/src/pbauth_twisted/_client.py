@@ -41,13 +41,15 @@ def authenticate(reactor: Any, endpoint: Union[str, IStreamClientEndpoint], user
     """
     target = clientFromString(reactor, endpoint) if isinstance(endpoint, str) else endpoint
     factory = pb.PBClientFactory()
+    factory.noisy = False
 
     def connected(broker: pb.Broker) -> Deferred[Any]:
         call: Deferred[Any] = factory.getRootObject()
         call.addCallback(lambda root: root.callRemote("authenticate", username, password))
 
         def close(outcome: Any) -> Any:
-            broker.transport.loseConnection()
+            if broker.transport is not None:
+                broker.transport.loseConnection()
             return outcome
 
         return call.addBoth(close)

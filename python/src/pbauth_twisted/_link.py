@@ -55,6 +55,14 @@ def remote_error(reason: Failure) -> PBAuthError:
     return PBAuthError(UPSTREAM_UNAVAILABLE, f"the call failed locally ({_text(reason.type.__name__)})")
 
 
+def abort(broker: pb.Broker) -> None:
+    """Closes `broker`'s connection at once, without waiting for unsent data."""
+    transport = broker.transport
+    if transport is not None:
+        close = getattr(transport, "abortConnection", None) or transport.loseConnection
+        close()
+
+
 class _Connection:
     """One logged-in link: its broker, the broker avatar, its heartbeat and its count of
     timed-out calls still unanswered."""
@@ -67,9 +75,7 @@ class _Connection:
         self.heartbeat: Optional[IDelayedCall] = None
 
     def drop(self) -> None:
-        transport = self.broker.transport
-        if transport is not None:
-            transport.abortConnection()
+        abort(self.broker)
 
 
 class UpstreamLink:
@@ -112,7 +118,12 @@ class UpstreamLink:
     def when_connected(self) -> Deferred[None]:
         if self._connection is not None:
             return defer.succeed(None)
-        waiter: Deferred[None] = Deferred()
+
+        def forget(waiter: Deferred[None]) -> None:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+        waiter: Deferred[None] = Deferred(forget)
         self._waiters.append(waiter)
         return waiter
 
@@ -142,6 +153,7 @@ class UpstreamLink:
 
     def _connect(self) -> None:
         factory = pb.PBClientFactory()
+        factory.noisy = False  # no "Starting factory" line for every reconnection
         attempt = self._endpoint.connect(factory)
         attempt.addTimeout(self._call_timeout, self._reactor)
         self._attempt = attempt
@@ -161,14 +173,14 @@ class UpstreamLink:
         self._attempt = None
         self._attempt_broker = None
         if not self._running or broker.disconnected:
-            broker.transport.abortConnection()
+            abort(broker)
             if broker.disconnected and self._running:
                 self._schedule_retry()
             return
         if not isinstance(avatar, pb.RemoteReference):
             self._log.error("pbauth upstream {upstream} answered the broker login with no avatar; reconnecting",
                             upstream=self._description)
-            broker.transport.abortConnection()
+            abort(broker)
             self._schedule_retry()
             return
         connection = _Connection(broker, avatar, self._reactor.seconds())
@@ -194,7 +206,7 @@ class UpstreamLink:
             self._attempt_broker = None
             self._schedule_retry()
         else:
-            broker.transport.abortConnection()
+            abort(broker)
 
     def _failed(self, reason: Failure) -> None:
         self._attempt = None
