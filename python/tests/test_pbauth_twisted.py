@@ -392,7 +392,7 @@ class PBAuthCheckerTests(unittest.TestCase):
         # The checker gives up on the stalled login after its time limit and tries again.
         yield eventually(lambda: len(closed) >= 2)
         self.assertFalse(checker.connected)
-        self.assertTrue(self.logs.has("the login of broker game1 failed"))
+        self.assertTrue(self.logs.has("the login of broker game1 failed", "no answer within 1 s"))
         yield self.refused(port, "alice", "some-cookie")
         self.assertTrue(self.logs.has("refused the login of alice", "pbauth.UpstreamUnavailable"))
         yield checker.stop()

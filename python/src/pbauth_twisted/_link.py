@@ -199,8 +199,14 @@ class UpstreamLink:
                             "check the token and that the account is an enabled broker principal",
                             upstream=self._description, broker=self._principal)
         elif self._running:
+            if broker.disconnected:
+                error = "the upstream closed the connection"
+            elif reason.check(defer.TimeoutError):
+                error = f"no answer within {self._call_timeout:g} s"
+            else:
+                error = str(remote_error(reason))
             self._log.error("pbauth upstream {upstream}: the login of broker {broker} failed ({error})",
-                            upstream=self._description, broker=self._principal, error=_text(reason.type.__name__))
+                            upstream=self._description, broker=self._principal, error=error)
         # The retry is scheduled when the connection is gone (`_lost`).
         if broker.disconnected:
             self._attempt_broker = None
