@@ -400,12 +400,12 @@ class PBAuthCheckerTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_the_heartbeat_keeps_an_idle_link_open(self) -> Any:
-        # The master closes a logged-in connection after 1 s without a message.
-        cluster, master, token, _ = yield self.master_with_users(extra=["--set", "logged_in_idle_timeout=1"])
+        # The master closes a logged-in connection after 2 s without a message.
+        cluster, master, token, _ = yield self.master_with_users(extra=["--set", "logged_in_idle_timeout=2"])
         checker = PBAuthChecker(reactor, endpoint(master), "game1", token, heartbeat=0.3)
         port = self.app_broker(checker)
         yield checker.when_connected()
-        yield task.deferLater(reactor, 3.0, lambda: None)  # well past the master's idle timeout
+        yield task.deferLater(reactor, 4.0, lambda: None)  # well past the master's idle timeout
         self.assertTrue(checker.connected)
         self.assertFalse(self.logs.has("connection lost"))
         status = yield authenticate(reactor, endpoint(master), "alice", "wonderland")
@@ -428,7 +428,7 @@ class PBAuthCheckerTests(unittest.TestCase):
         upstream = self.serve(pb.PBServerFactory(Portal(Realm(), [
             InMemoryUsernamePasswordDatabaseDontUse(game1=b"deaf-token")])))
         checker = PBAuthChecker(reactor, endpoint(upstream), "game1", "deaf-token", heartbeat=0.3,
-                                call_timeout=0.5, reconnect_max_delay=0.2)
+                                call_timeout=1.0, reconnect_max_delay=0.2)
         self.app_broker(checker)
         yield eventually(lambda: len(logins) >= 2)
         self.assertTrue(self.logs.has("did not answer the heartbeat; reconnecting"))
