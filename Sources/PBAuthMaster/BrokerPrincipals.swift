@@ -71,6 +71,8 @@ final class BrokerPrincipals: Sendable {
     /// entry is too old (ask `verify`); else the failure of the first refused name, in path
     /// order, or `.success` when every name may call.
     func cachedVerdict(_ path: [String]) -> Result<Void, AuthenticationFailure>? {
+        // A login at this master's own portal has no path: nothing to look up.
+        guard !path.isEmpty else { return .success(()) }
         let now = clock.now
         return state.withLock { state in
             for name in path {
