@@ -9,7 +9,7 @@ import PerspectiveBroker
 import ServiceLifecycle
 
 /// `pbauth master` as the services of one `ServiceGroup`, one per long-running job:
-/// the activity writer, then the PB listener. The group shuts them down in reverse order
+/// the activity writer, the watch on broker principals, then the PB listener. The group shuts them down in reverse order
 /// on SIGTERM or SIGINT: the listener stops accepting and lets calls in flight finish
 /// (for at most `shutdown_grace`), then the writer writes what is pending and closes the
 /// database.
@@ -43,6 +43,7 @@ public struct Master: Sendable {
         databasePath = configuration.database
         services = [
             ActivityFlushService(checker: checker, interval: .milliseconds(configuration.flushIntervalMilliseconds), logger: logger),
+            BrokerPrincipalWatchService(checker: checker, logger: logger),
             RetentionService(pool: checker.pool, retention: Int64(configuration.sessionRetention),
                              idleLimit: configuration.idleLimit, logger: logger),
             BrokerListenerService(server: server, role: "master", listen: configuration.listen,

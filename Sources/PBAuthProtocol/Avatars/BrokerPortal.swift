@@ -73,7 +73,8 @@ public struct BrokerPortal: PBPortal {
         case .user:
             return PBAvatarLogin(avatar: UserAvatar(status: status, checker: checker), logout: nil)
         case .broker:
-            return PBAvatarLogin(avatar: BrokerAvatar(principal: status.username, checker: checker), logout: nil)
+            return PBAvatarLogin(avatar: BrokerAvatar(principal: status.username, checker: checker),
+                                 logout: checker.brokerLoggedIn(status.username, on: connection))
         }
     }
 }
