@@ -10,7 +10,7 @@ import PerspectiveBroker
 /// caps how many hashes run at once so that a flood of password logins cannot starve
 /// cookie checks.
 final class MasterChecker: Checker {
-    private let pool: AccountStorePool
+    let pool: AccountStorePool
     private let configuration: MasterConfiguration
     let activity: ActivityRecorder
     /// Which names may make broker calls, cached for at most a second, and their connections.

@@ -6,8 +6,14 @@ import Foundation
 public struct SubordinateConfiguration: Sendable, Equatable {
     /// Where this broker's PB portal listens.
     public var listen = Endpoint(host: "127.0.0.1", port: 8788)
-    /// The upstream broker (the master or another subordinate). Required.
-    public var upstream: Endpoint?
+    /// The upstream brokers (the master, or its standby, or other subordinates), tried in
+    /// order: the link goes to the next one when one cannot be reached. At least one is required.
+    public var upstreams: [Endpoint] = []
+    /// The first upstream; setting it replaces the list with this one alone.
+    public var upstream: Endpoint? {
+        get { upstreams.first }
+        set { upstreams = newValue.map { [$0] } ?? [] }
+    }
     /// This broker's principal name at its upstream. Required.
     public var broker: String?
     /// The file holding the principal's token (one line). Required.
@@ -27,6 +33,8 @@ public struct SubordinateConfiguration: Sendable, Equatable {
     public var shutdownGraceSeconds = 10
     /// The log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
+    /// Where the HTTP listener for metrics and health listens; `nil` (the default) turns it off.
+    public var httpListen: Endpoint?
 
     /// The configuration file keys, in the order `config/subordinate.conf` lists them.
     public static let keys: [String] = [
@@ -34,6 +42,8 @@ public struct SubordinateConfiguration: Sendable, Equatable {
         "upstream_timeout_ms", "upstream_heartbeat",
     ] + ConnectionSettings.keys + [
         "shutdown_grace", "log_level",
+    ] + [
+        "http_listen",
     ]
 
     /// The defaults (no upstream yet).

@@ -1,5 +1,6 @@
 import PBAuthProtocol
 import Banana
+import PBAuthMetrics
 import PerspectiveBroker
 
 /// A subordinate's checker: every question goes to the upstream's broker
@@ -18,10 +19,17 @@ final class UpstreamChecker: Checker {
     }
 
     func authenticateAccount(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) async throws -> AuthenticationStatus {
-        let answer = try await call("authenticate_account", [.string(username), .bytes(challenge), .bytes(response)],
-                                    keywords: try forwarded(via, always: true))
-        guard let status = AuthenticationStatus(jellyValue: answer) else { throw AuthenticationFailure.upstreamUnavailable }
-        return status
+        let method: PBAuthMetrics.LoginMethod = via.isEmpty ? .login : .authenticateAccount
+        do {
+            let answer = try await call("authenticate_account", [.string(username), .bytes(challenge), .bytes(response)],
+                                        keywords: try forwarded(via, always: true))
+            guard let status = AuthenticationStatus(jellyValue: answer) else { throw AuthenticationFailure.upstreamUnavailable }
+            PBAuthMetrics.loginSucceeded(method, reason: status.kind == .broker ? "token" : status.master ? "password" : "cookie")
+            return status
+        } catch {
+            PBAuthMetrics.loginFailed(method, typeName: AuthenticationFailure(local: error)?.typeName)
+            throw error
+        }
     }
 
     func getAccount(username: String, via: [String]) async throws -> JellyValue {

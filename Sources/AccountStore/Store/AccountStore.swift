@@ -189,6 +189,9 @@ public final class AccountStore {
         do {
             try MigrationRunner(database: database, migrations: [], now: currentTime).checkIdentity()
             try database.enableWriteAheadLog()
+            if let pages = configuration.walAutocheckpointPages {
+                try database.execute("PRAGMA wal_autocheckpoint = \(max(0, pages))")
+            }
             return database
         } catch MigrationError.notAPBAuthDatabase {
             database.close()

@@ -1,5 +1,6 @@
 import AccountNames
 import Banana
+import PBAuthMetrics
 import PerspectiveBroker
 
 /// What a broker principal gets from its login: the checker service of
@@ -17,7 +18,24 @@ final class BrokerAvatar: PBReferenceable {
 
     var isAvatar: Bool { true }
 
+    /// Answers a call (`answer`), counted by method and outcome; checks are timed.
     func remoteMessage(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
+        let started = ContinuousClock.now
+        defer { if method == "authenticate_account" { PBAuthMetrics.checkTook(ContinuousClock.now - started, path: .broker) } }
+        do {
+            let answer = try await self.answer(method, arguments: arguments, keywords: keywords, context: context)
+            PBAuthMetrics.brokerCall(method, .success)
+            return answer
+        } catch let failure as JellyFailure where AuthenticationFailure(failure) != nil {
+            PBAuthMetrics.brokerCall(method, .failure)
+            throw failure
+        } catch {
+            PBAuthMetrics.brokerCall(method, .error)
+            throw error
+        }
+    }
+
+    private func answer(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
         let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
         do {
             switch method {
