@@ -60,8 +60,9 @@ public enum PBAuthMetrics {
         public static let buildInfo = "pbauth_build_info"
     }
 
-    /// This build's version, as `pbauth_build_info` reports it.
-    public static let version = "0.13.0"
+    /// This build's version, as `pbauth_build_info` reports it. pbauth has had no release
+    /// yet; a release sets it, and the wire contract keeps its own number (protocol.md).
+    public static let version = "0.1.0-dev"
 
     // MARK: Logins
 
