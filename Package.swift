@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // MARK: The master's database
@@ -73,6 +75,7 @@ let package = Package(
         .target(
             name: "PBAuthProtocol",
             dependencies: [
+                "PBAuthMetrics",
                 "PerspectiveBroker",
                 "Banana",
                 "AccountNames",
@@ -88,6 +91,7 @@ let package = Package(
         .target(
             name: "PBAuthMaster",
             dependencies: [
+                "PBAuthMetrics",
                 "PBAuthProtocol",
                 "AccountStore",
                 "AccountNames",
@@ -104,6 +108,7 @@ let package = Package(
         .target(
             name: "PBAuthSubordinate",
             dependencies: [
+                "PBAuthMetrics",
                 "PBAuthProtocol",
                 "PerspectiveBroker",
                 "Banana",
@@ -113,11 +118,34 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The metrics every pbauth module records, by name, through swift-metrics (whatever
+        // backend the process bootstrapped; none in a library user that bootstrapped none).
+        .target(
+            name: "PBAuthMetrics",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Running it in production: the HTTP listener for metrics (Prometheus) and health.
+        .target(
+            name: "PBAuthOperations",
+            dependencies: [
+                "PBAuthMetrics",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The daemons' wiring: settings from files, the environment and flags, and the
         // service groups that run a master or a subordinate.
         .target(
             name: "PBAuthDaemon",
             dependencies: [
+                "PBAuthOperations", "PBAuthMetrics",
                 "PBAuthMaster",
                 "PBAuthSubordinate",
                 "PBAuthProtocol",
@@ -267,6 +295,17 @@ let package = Package(
             name: "PBAuthMasterTests",
             dependencies: [
                 "PBAuthMaster", "AccountStore", "PerspectiveBroker", "Banana", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "PBAuthOperationsTests",
+            dependencies: [
+                "PBAuthOperations", "PBAuthMetrics", "PBAuthProtocol", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

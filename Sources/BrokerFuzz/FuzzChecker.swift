@@ -92,7 +92,7 @@ struct FuzzChecker: Checker {
         return account.status
     }
 
-    func getAccount(username: String) async throws -> JellyValue {
+    func getAccount(username: String, via: [String]) async throws -> JellyValue {
         await gate.enter()
         defer { gate.leave() }
         return try facts(username, [
@@ -101,7 +101,7 @@ struct FuzzChecker: Checker {
         ])
     }
 
-    func accountStatus(username: String) async throws -> JellyValue {
+    func accountStatus(username: String, via: [String]) async throws -> JellyValue {
         await gate.enter()
         defer { gate.leave() }
         return try facts(username, [
@@ -110,7 +110,7 @@ struct FuzzChecker: Checker {
         ])
     }
 
-    func revokeSession(username: String, session: String) async throws {
+    func revokeSession(username: String, session: String, via: [String]) async throws {
         await gate.enter()
         defer { gate.leave() }
         if username == FuzzAccounts.brokenName { throw FuzzCheckerInternalError() }

@@ -45,6 +45,10 @@ extension MasterConfiguration {
         flushIntervalMilliseconds = try settings.integer("flush_interval_ms", default: defaults.flushIntervalMilliseconds, range: 10...60_000)
         shutdownGraceSeconds = try settings.integer("shutdown_grace", default: defaults.shutdownGraceSeconds, range: 0...3_600)
         logLevel = settings.string("log_level") ?? defaults.logLevel
+        httpListen = try settings.endpoint("http_listen", default: nil)
+        sessionRetention = try settings.integer("session_retention", default: defaults.sessionRetention, range: 0...(3_660 * 86_400))
+        walAutocheckpoint = settings.string("wal_autocheckpoint") == nil ? nil
+            : try settings.integer("wal_autocheckpoint", default: 1_000, range: 0...1_000_000)
         guard listen != nil || tls.listen != nil else { throw ConfigurationError.needs(key: "listen = off", other: "'tls_listen'") }
     }
 }
@@ -56,7 +60,7 @@ extension SubordinateConfiguration {
         let defaults = SubordinateConfiguration()
         listen = try settings.listenEndpoint("listen", default: defaults.listen)
         tls = try TLSListenerSettings(settings: settings)
-        upstream = try settings.endpoint("upstream", default: nil)
+        upstreams = try settings.endpoints("upstream")
         upstreamTLS = try UpstreamTLSSettings(settings: settings)
         broker = settings.string("broker")
         tokenFile = settings.string("token_file")
@@ -67,6 +71,7 @@ extension SubordinateConfiguration {
         connections = try ConnectionSettings(settings: settings)
         shutdownGraceSeconds = try settings.integer("shutdown_grace", default: defaults.shutdownGraceSeconds, range: 0...3_600)
         logLevel = settings.string("log_level") ?? defaults.logLevel
+        httpListen = try settings.endpoint("http_listen", default: nil)
         guard upstream != nil else { throw ConfigurationError.missing(key: "upstream", hint: "--upstream HOST:PORT") }
         guard broker != nil else { throw ConfigurationError.missing(key: "broker", hint: "--broker NAME") }
         guard tokenFile != nil else { throw ConfigurationError.missing(key: "token_file", hint: "--token-file FILE") }

@@ -1,5 +1,7 @@
 import Logging
 import PBAuthMaster
+import PBAuthMetrics
+import PBAuthOperations
 import PBAuthProtocol
 import PBAuthSubordinate
 import ServiceLifecycle
@@ -11,14 +13,47 @@ import UnixSignals
 public enum Daemon {
     /// Runs a master with `configuration` until it is told to stop.
     public static func runMaster(_ configuration: MasterConfiguration, logger: Logger) async throws {
+        // Before anything makes a metric handle, which binds to the backend in force then.
+        if configuration.httpListen != nil { _ = PrometheusExport.registry }
         let master = try Master(configuration: configuration, logger: logger)
-        try await run(master.services, reloading: master.tlsReloadables, logger: logger)
+        var services = master.services
+        if let listen = configuration.httpListen {
+            let routes = OperationsRoutes(role: "master", metrics: {
+                await master.metricsSample().publish()
+                return PrometheusExport.render()
+            }, readiness: {
+                let (ready, checks) = await master.readiness()
+                return HealthReport(ready: ready, checks: checks)
+            })
+            services.insert(operationsService(listen, role: "master", routes: routes, logger: logger), at: 0)
+        }
+        try await run(services, reloading: master.tlsReloadables, logger: logger)
     }
 
     /// Runs a subordinate with `configuration` until it is told to stop.
     public static func runSubordinate(_ configuration: SubordinateConfiguration, logger: Logger) async throws {
+        if configuration.httpListen != nil { _ = PrometheusExport.registry }
         let subordinate = try Subordinate(configuration: configuration, logger: logger)
-        try await run(subordinate.services, reloading: subordinate.tlsReloadables, logger: logger)
+        var services = subordinate.services
+        if let listen = configuration.httpListen {
+            let routes = OperationsRoutes(role: "subordinate", metrics: {
+                await subordinate.metricsSample().publish()
+                return PrometheusExport.render()
+            }, readiness: {
+                let (ready, checks) = await subordinate.readiness()
+                return HealthReport(ready: ready, checks: checks)
+            })
+            services.insert(operationsService(listen, role: "subordinate", routes: routes, logger: logger), at: 0)
+        }
+        try await run(services, reloading: subordinate.tlsReloadables, logger: logger)
+    }
+
+    /// The HTTP listener for metrics and health; first in the group, so that it is the last to stop.
+    private static func operationsService(_ listen: Endpoint, role: String, routes: OperationsRoutes, logger: Logger) -> any Service {
+        MetricsSample.publishBuildInfo(role: role)
+        PBAuthMetrics.registerAll()
+        let server = OperationsHTTPServer(host: listen.host, port: listen.port, routes: routes, logger: logger)
+        return OperationsHTTPService(server: server, role: role, host: listen.host, logger: logger)
     }
 
     private static func run(_ services: [any Service], reloading: [any TLSReloadable], logger: Logger) async throws {

@@ -56,6 +56,17 @@ public struct Settings: Sendable {
         }
     }
 
+    /// `key` as a comma-separated list `HOST:PORT,HOST:PORT` (at most 16), or empty when unset.
+    public func endpoints(_ key: String) throws -> [Endpoint] {
+        guard let text = string(key) else { return [] }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let endpoints = parts.compactMap { Endpoint($0) }
+        guard endpoints.count == parts.count, (1...16).contains(endpoints.count) else {
+            throw ConfigurationError.invalidValue(key: key, expected: "HOST:PORT, or up to 16 of them separated by commas")
+        }
+        return endpoints
+    }
+
     /// `key` as `HOST:PORT`, or `fallback` when unset.
     public func endpoint(_ key: String, default fallback: Endpoint?) throws -> Endpoint? {
         guard let text = string(key) else { return fallback }

@@ -10,9 +10,11 @@ import PerspectiveBroker
 /// caps how many hashes run at once so that a flood of password logins cannot starve
 /// cookie checks.
 final class MasterChecker: Checker {
-    private let pool: AccountStorePool
+    let pool: AccountStorePool
     private let configuration: MasterConfiguration
     let activity: ActivityRecorder
+    /// Which names may make broker calls, cached for at most a second, and their connections.
+    let principals = BrokerPrincipals()
     /// Rings when a flush is due before the next interval (enough records wait).
     let flushRequests: AsyncStream<Void>
     private let flushRequester: AsyncStream<Void>.Continuation
@@ -87,11 +89,14 @@ final class MasterChecker: Checker {
         let time = now()
         let configuration = self.configuration
         let activity = self.activity
+        let principals = self.principals
         // The check only reads, and checks that arrive together share one read transaction;
         // the rare outcomes that write (a failure to count, a session to start) write after.
         let step = try await read { store in
-            try Self.checkChallenge(store: store, username: username, challenge: challenge, response: response,
-                                    now: time, configuration: configuration, activity: activity)
+            // The path first: a call through a revoked broker principal decides nothing else.
+            if let refusal = try principals.refusal(of: via, store: store) { return CheckStep.decided(.failure(refusal)) }
+            return try Self.checkChallenge(store: store, username: username, challenge: challenge, response: response,
+                                           now: time, configuration: configuration, activity: activity)
         }
         let result: CheckResult
         switch step {
@@ -133,16 +138,24 @@ final class MasterChecker: Checker {
             try store.settlePasswordAttempt(accountID: account.id, correct: correct, now: time, threshold: threshold,
                                             lockSeconds: Int64(configuration.lockoutSeconds))
             guard correct else { return .failure(.invalidPassword) }
-            return .success(try Self.startSession(store: store, account: account, path: [], source: source,
-                                                  now: time, configuration: configuration))
+            return try store.writeTransaction {
+                // The hash took a while: an admin's change that committed meanwhile wins.
+                if let changed = try Self.refusalAfterChange(to: account, store: store) { return .failure(changed) }
+                return .success(try Self.startSession(store: store, account: account, path: [], source: source,
+                                                      now: time, configuration: configuration))
+            }
         }
         activity.record(LoginRecord(time: time, action: "authenticate", account: username,
                                     outcome: result.outcome, reason: result.reason, brokerPath: [], source: source))
         return try result.get()
     }
 
-    func getAccount(username: String) async throws -> JellyValue {
-        guard let account = try await write({ store in try store.account(named: username) }) else {
+    func getAccount(username: String, via: [String]) async throws -> JellyValue {
+        let principals = self.principals
+        guard let account = try await write({ store in
+            try principals.verify(via, store: store)
+            return try store.account(named: username)
+        }) else {
             throw AuthenticationFailure.noSuchAccount
         }
         return .stringKeyedDictionary([
@@ -153,11 +166,13 @@ final class MasterChecker: Checker {
         ])
     }
 
-    func accountStatus(username: String) async throws -> JellyValue {
+    func accountStatus(username: String, via: [String]) async throws -> JellyValue {
         let time = now()
         let idleLimit = configuration.idleLimit
         let activity = self.activity
+        let principals = self.principals
         let answer: (Account, Int)? = try await write { store in
+            try principals.verify(via, store: store)
             guard let account = try store.account(named: username) else { return nil }
             let live = try Self.liveSessions(store: store, accountID: account.id, now: time, idleLimit: idleLimit, activity: activity)
             return (account, live.count)
@@ -171,9 +186,11 @@ final class MasterChecker: Checker {
         ])
     }
 
-    func revokeSession(username: String, session: String) async throws {
+    func revokeSession(username: String, session: String, via: [String]) async throws {
         let time = now()
+        let principals = self.principals
         let revoked: Bool? = try await write { store in
+            try principals.verify(via, store: store)
             guard let account = try store.account(named: username) else { return nil }
             guard let record = try store.session(id: session), record.accountID == account.id else { return false }
             return try store.revokeSession(id: session)
@@ -181,7 +198,26 @@ final class MasterChecker: Checker {
         guard let revoked else { throw AuthenticationFailure.noSuchAccount }
         activity.record(LoginRecord(time: time, action: "revoke_session", account: username,
                                     outcome: revoked ? "success" : "failure", reason: revoked ? "revoked" : "no such live session",
-                                    brokerPath: [], source: ""))
+                                    brokerPath: via, source: ""))
+    }
+
+    func checkBrokerPath(_ path: [String]) async throws {
+        if let verdict = principals.cachedVerdict(path) { return try verdict.get() }
+        let principals = self.principals
+        try await read { store in try principals.verify(path, store: store) }
+    }
+
+    func brokerLoggedIn(_ principal: String, on connection: PBConnectionInfo) -> (@Sendable () -> Void)? {
+        principals.loggedIn(principal, on: connection)
+    }
+
+    /// Reads again what the principals with open connections are (see `BrokerPrincipals`), and
+    /// answers those that may no longer call, with their connections.
+    func refreshBrokerPrincipals() async throws -> [(principal: String, standing: BrokerPrincipals.Standing, connections: [PBConnectionInfo])] {
+        let names = principals.connectedPrincipals
+        guard !names.isEmpty else { return [] }
+        let principals = self.principals
+        return try await read { store in try principals.refresh(names, store: store) }
     }
 
     // MARK: The rules, run on a worker thread
@@ -239,19 +275,34 @@ final class MasterChecker: Checker {
                       configuration: MasterConfiguration) throws -> CheckResult {
         switch write {
         case .checkVerifier(let account, let challenge, let response, let noMatch):
-            let threshold = configuration.lockoutThreshold
-            guard try store.reservePasswordAttempt(accountID: account.id, now: now, threshold: threshold) else {
-                return .failure(.lockedOut)
+            // One transaction: what the account is when the session starts is what was checked.
+            return try store.writeTransaction {
+                if let changed = try refusalAfterChange(to: account, store: store) { return .failure(changed) }
+                let threshold = configuration.lockoutThreshold
+                guard try store.reservePasswordAttempt(accountID: account.id, now: now, threshold: threshold) else {
+                    return .failure(.lockedOut)
+                }
+                let matched = try store.pbPasswordVerifier(accountID: account.id).map {
+                    PBLoginChallenge.responseMatches(response, hashedSecret: $0, challenge: challenge)
+                } ?? false
+                try store.settlePasswordAttempt(accountID: account.id, correct: matched, now: now, threshold: threshold,
+                                                lockSeconds: Int64(configuration.lockoutSeconds))
+                guard matched else { return .failure(noMatch) }
+                return .success(try startSession(store: store, account: account, path: path, source: source,
+                                                 now: now, configuration: configuration), reason: "password")
             }
-            let matched = try store.pbPasswordVerifier(accountID: account.id).map {
-                PBLoginChallenge.responseMatches(response, hashedSecret: $0, challenge: challenge)
-            } ?? false
-            try store.settlePasswordAttempt(accountID: account.id, correct: matched, now: now, threshold: threshold,
-                                            lockSeconds: Int64(configuration.lockoutSeconds))
-            guard matched else { return .failure(noMatch) }
-            return .success(try startSession(store: store, account: account, path: path, source: source,
-                                             now: now, configuration: configuration), reason: "password")
         }
+    }
+
+    /// Why no session may start for `account` as a check read it earlier, now that an admin
+    /// may have changed it (protocol.md section 4.6): removed, disabled, or its credentials
+    /// changed (a new password, all its sessions revoked). Nil when nothing changed. Call it
+    /// inside the write transaction that starts the session.
+    static func refusalAfterChange(to account: Account, store: AccountStore) throws -> AuthenticationFailure? {
+        guard let current = try store.account(id: account.id) else { return .noSuchAccount }
+        if current.disabled { return .accountDisabled }
+        if current.credentialsVersion != account.credentialsVersion { return .invalidPassword }
+        return nil
     }
 
     /// Whether a session the database last saw at `lastSeen` was used within the idle limit,

@@ -47,6 +47,13 @@ public struct MasterConfiguration: Sendable, Equatable {
     public var shutdownGraceSeconds = 10
     /// The log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
+    /// Where the HTTP listener for metrics and health listens; `nil` (the default) turns it off.
+    public var httpListen: Endpoint?
+    /// Seconds after their end (expiry, revocation or idle limit) that sessions are deleted.
+    public var sessionRetention = 7 * 86_400
+    /// Pages of write-ahead log after which a commit checkpoints it; 0 leaves checkpoints to
+    /// Litestream; `nil` keeps SQLite's default (1000).
+    public var walAutocheckpoint: Int?
 
     /// The configuration file keys, in the order `config/master.conf` lists them.
     public static let keys: [String] = [
@@ -57,6 +64,8 @@ public struct MasterConfiguration: Sendable, Equatable {
         "password_threads", "database_queue", "password_queue", "scrypt_ln", "scrypt_r", "scrypt_p", "flush_interval_ms",
     ] + ConnectionSettings.keys + [
         "shutdown_grace", "log_level",
+    ] + [
+        "http_listen", "session_retention", "wal_autocheckpoint",
     ]
 
     /// The defaults.

@@ -5,7 +5,8 @@ import AccountStore
 extension MasterConfiguration {
     /// The store's settings that the master's configuration decides.
     var storeConfiguration: StoreConfiguration {
-        StoreConfiguration(scrypt: ScryptParameters(logN: scryptLogN, r: scryptR, p: scryptP))
+        StoreConfiguration(scrypt: ScryptParameters(logN: scryptLogN, r: scryptR, p: scryptP),
+                           walAutocheckpointPages: walAutocheckpoint)
     }
 }
 

@@ -8,9 +8,15 @@ public struct SubordinateConfiguration: Sendable, Equatable {
     public var listen: Endpoint? = Endpoint(host: "127.0.0.1", port: 8788)
     /// Where and with which certificate the PB portal listens over TLS (off by default).
     public var tls = TLSListenerSettings()
-    /// The upstream broker (the master or another subordinate). Required.
-    public var upstream: Endpoint?
-    /// Whether and how the upstream link uses TLS.
+    /// The upstream brokers (the master, or its standby, or other subordinates), tried in
+    /// order: the link goes to the next one when one cannot be reached. At least one is required.
+    public var upstreams: [Endpoint] = []
+    /// The first upstream; setting it replaces the list with this one alone.
+    public var upstream: Endpoint? {
+        get { upstreams.first }
+        set { upstreams = newValue.map { [$0] } ?? [] }
+    }
+    /// Whether and how the upstream link uses TLS (the same for every upstream).
     public var upstreamTLS = UpstreamTLSSettings()
     /// This broker's principal name at its upstream. Required.
     public var broker: String?
@@ -31,6 +37,8 @@ public struct SubordinateConfiguration: Sendable, Equatable {
     public var shutdownGraceSeconds = 10
     /// The log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
+    /// Where the HTTP listener for metrics and health listens; `nil` (the default) turns it off.
+    public var httpListen: Endpoint?
 
     /// The configuration file keys, in the order `config/subordinate.conf` lists them.
     public static let keys: [String] = [
@@ -40,6 +48,8 @@ public struct SubordinateConfiguration: Sendable, Equatable {
         "upstream_timeout_ms", "upstream_heartbeat",
     ] + UpstreamTLSSettings.keys + ConnectionSettings.keys + [
         "shutdown_grace", "log_level",
+    ] + [
+        "http_listen",
     ]
 
     /// The defaults (no upstream yet).

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import PBAuthMetrics
 import PBAuthProtocol
 import PerspectiveBroker
 import ServiceLifecycle
@@ -20,11 +21,14 @@ public struct Subordinate: Sendable {
     public let upstreamTLS: TLSClientContext?
     /// What SIGHUP reloads: the TLS listener's files and the upstream link's.
     public var tlsReloadables: [any TLSReloadable] { [tls as (any TLSReloadable)?, upstreamTLS].compactMap { $0 } }
+    private let link: UpstreamLink
+    private let server: PBServer
+    private let throttle: LoginThrottle
 
     /// Reads the token and the TLS files and builds the services; throws when the subordinate cannot start.
     public init(configuration: SubordinateConfiguration, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         // The initializer of SubordinateConfiguration refuses a configuration without these.
-        guard let upstream = configuration.upstream, let principal = configuration.broker, let tokenFile = configuration.tokenFile else {
+        guard !configuration.upstreams.isEmpty, let principal = configuration.broker, let tokenFile = configuration.tokenFile else {
             throw DaemonError.missingSetting(key: "upstream", hint: "--upstream, --broker and --token-file are required")
         }
         tls = try configuration.tls.listen.map { _ in try TLSServerContext(settings: configuration.tls, logger: logger) }
@@ -33,25 +37,44 @@ public struct Subordinate: Sendable {
         guard let first = listeners.first else { throw DaemonError.noListener }
         configuration.connections.raiseOpenFileLimit(logger: logger)
         let token = try Self.readToken(tokenFile)
-        let link = UpstreamLink(upstream: upstream, principal: principal, token: token, group: group, logger: logger,
+        let link = UpstreamLink(upstreams: configuration.upstreams, principal: principal, token: token, group: group, logger: logger,
                                 maximumDelay: .milliseconds(configuration.reconnectMaxDelayMilliseconds),
                                 heartbeat: .seconds(configuration.upstreamHeartbeat),
                                 callTimeout: .milliseconds(configuration.upstreamTimeoutMilliseconds),
                                 tls: upstreamTLS.map { UpstreamTLS(context: $0, serverName: configuration.upstreamTLS.serverName) })
         let checker = UpstreamChecker(link: link, principal: principal, hopLimit: configuration.hopLimit,
                                       timeout: .milliseconds(configuration.upstreamTimeoutMilliseconds))
-        let root = BrokerPortal.root(checker: checker, logger: logger,
-                                     throttle: LoginThrottle(rates: configuration.connections.throttleRates, logger: logger))
+        let throttle = LoginThrottle(rates: configuration.connections.throttleRates, logger: logger)
+        let root = BrokerPortal.root(checker: checker, logger: logger, throttle: throttle)
         let server = PBServer(configuration: configuration.connections.serverConfiguration(first.endpoint),
                               group: group, logger: logger, root: { _ in root })
         logger.info("subordinate settings", metadata: [
-            "upstream": "\(upstream)", "broker": "\(principal)", "upstream_tls": "\(upstreamTLS != nil)",
+            "upstream": "\(configuration.upstreams.map(\.description).joined(separator: ","))", "broker": "\(principal)",
+            "upstream_tls": "\(upstreamTLS != nil)",
         ])
+        self.link = link
+        self.server = server
+        self.throttle = throttle
         services = [
             UpstreamLinkService(link: link, logger: logger),
             BrokerListenerService(server: server, role: "subordinate", listeners: listeners,
                                   shutdownGrace: .seconds(configuration.shutdownGraceSeconds), logger: logger),
         ]
+    }
+
+    /// Ready while the link is logged in upstream (checks can be answered).
+    public func readiness() async -> (ready: Bool, checks: [String: String]) {
+        link.isConnected ? (true, ["upstream": "logged in"]) : (false, ["upstream": "not connected"])
+    }
+
+    /// The subordinate's levels and running totals, for the metrics (the link's own state is
+    /// recorded as it changes).
+    public func metricsSample() async -> MetricsSample {
+        var sample = MetricsSample()
+        sample.connectionsOpen = server.connectionCount
+        sample.connectionsRefused = server.refusedConnections
+        sample.loginsThrottled = throttle.throttledAttempts
+        return sample
     }
 
     /// The token: the file's first line, without surrounding white space.

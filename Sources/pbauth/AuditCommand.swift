@@ -1,10 +1,20 @@
 import AccountStore
 import ArgumentParser
 
-/// `pbauth audit [--json] [--limit N]`: the audit log, oldest first.
+/// `pbauth audit …`: the audit log; `show` (the default) and `prune`.
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
+        abstract: "Show the audit log (admin actions and logins), or prune its old entries.",
+        subcommands: [AuditShowCommand.self, AuditPruneCommand.self],
+        defaultSubcommand: AuditShowCommand.self
+    )
+}
+
+/// `pbauth audit [show] [--json] [--limit N]`: the audit log, oldest first.
+struct AuditShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show the audit log (admin actions and logins), oldest first."
     )
 

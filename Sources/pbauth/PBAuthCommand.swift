@@ -16,6 +16,7 @@ struct PBAuthCommand: AsyncParsableCommand {
             AccountCommand.self,
             SessionCommand.self,
             AuditCommand.self,
+            BackupCommand.self,
         ]
     )
 }

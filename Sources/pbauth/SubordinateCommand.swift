@@ -16,7 +16,7 @@ struct SubordinateCommand: AsyncParsableCommand {
 
     @OptionGroup var daemon: DaemonOptions
 
-    @Option(help: ArgumentHelp("The upstream broker (the master or another subordinate).", valueName: "HOST:PORT"))
+    @Option(help: ArgumentHelp("The upstream broker (the master or another subordinate); a comma-separated list names standbys, tried in order.", valueName: "HOST:PORT[,HOST:PORT...]"))
     var upstream: String?
 
     @Option(help: ArgumentHelp("This broker's principal name at its upstream.", valueName: "NAME"))

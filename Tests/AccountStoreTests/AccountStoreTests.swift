@@ -118,6 +118,32 @@ import TestSupport
         }
     }
 
+    @Test func everyAdminChangeMovesTheCredentialsVersionOn() throws {
+        try withFreshStore { store, _ throws in
+            try store.addUser(name: "gus", password: password)
+            var seen: [Int64] = [try #require(try store.account(named: "gus")).credentialsVersion]
+            func changed(_ what: String) throws {
+                let version = try #require(try store.account(named: "gus")).credentialsVersion
+                #expect(version > seen.last!, "\(what) did not move the version on")
+                seen.append(version)
+            }
+            let gus = try #require(try store.account(named: "gus"))
+            try store.setDisabled(true, name: "gus")
+            try changed("disable")
+            try store.setDisabled(false, name: "gus")
+            try changed("enable")
+            try store.setPassword(name: "gus", password: Array("new one".utf8))
+            try changed("passwd")
+            try store.revokeAllSessions(accountID: gus.id)
+            try changed("revoke all")
+            // What a login does is no admin change.
+            _ = try store.startSession(accountID: gus.id, lifetime: 100, brokerPath: [], source: "", now: 10)
+            #expect(try store.reservePasswordAttempt(accountID: gus.id, now: 10, threshold: 10))
+            try store.settlePasswordAttempt(accountID: gus.id, correct: true, now: 10, threshold: 10, lockSeconds: 60)
+            #expect(try store.account(id: gus.id)?.credentialsVersion == seen.last)
+        }
+    }
+
     @Test func theCookieCheckReadsTheAccountAndItsLiveSessionsTogether() throws {
         try withFreshStore { store, _ throws in
             try store.addUser(name: "ivy", password: password)

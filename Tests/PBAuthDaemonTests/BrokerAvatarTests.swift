@@ -116,8 +116,9 @@ struct BrokerAvatarTests {
         let long = (1...8).map { "hop\($0)" }
         #expect(await remoteFailure { _ = try await check(broker, "alice", secret: "x", via: long) }?.type == "pbauth.HopLimitExceeded")
         #expect(await remoteFailure { _ = try await check(broker, "alice", secret: "x", via: ["edge1", "edge2"]) }?.type == "pbauth.HopLimitExceeded")
-        // A short path passes through to the master's verdict.
-        #expect(await remoteFailure { _ = try await check(broker, "alice", secret: "x", via: ["far"]) }?.type == "pbauth.InvalidPassword")
+        // A short path passes through to the master, which refuses a name on it that is not
+        // a broker principal: nobody can forge `via`.
+        #expect(await remoteFailure { _ = try await check(broker, "alice", secret: "x", via: ["far"]) }?.type == "pbauth.NoSuchAccount")
     }
 
     @Test func badInputIsAnsweredAndTheConnectionSurvives() async throws {

@@ -67,8 +67,14 @@ final class Cluster: @unchecked Sendable {
 
     /// Starts a subordinate of `upstreamPort` logged in as `broker`; waits until its upstream link is up.
     func startSubordinate(upstreamPort: Int, broker: String, tokenFile: String, extra: [String] = [], waitForUpstream: Bool = true) throws -> (process: RunningProcess, port: Int) {
+        try startSubordinate(upstream: "127.0.0.1:\(upstreamPort)", broker: broker, tokenFile: tokenFile, extra: extra,
+                             waitForUpstream: waitForUpstream)
+    }
+
+    /// Starts a subordinate of `upstream` (`HOST:PORT`, or a list of them) logged in as `broker`.
+    func startSubordinate(upstream: String, broker: String, tokenFile: String, extra: [String] = [], waitForUpstream: Bool = true) throws -> (process: RunningProcess, port: Int) {
         let process = try RunningProcess(pbauth, [
-            "subordinate", "--upstream", "127.0.0.1:\(upstreamPort)", "--broker", broker,
+            "subordinate", "--upstream", upstream, "--broker", broker,
             "--token-file", tokenFile, "--listen", "127.0.0.1:0", "--set", "reconnect_max_delay_ms=200",
         ] + Self.unthrottled + extra)
         processes.append(process)
@@ -96,6 +102,27 @@ final class Cluster: @unchecked Sendable {
             throw ClusterError.didNotStart("\(role) did not start:\n" + process.standardError.joined(separator: "\n"))
         }
         return port
+    }
+}
+
+extension Cluster {
+    /// The port of the HTTP listener (`http_listen`) that `process` logged.
+    static func httpPort(of process: RunningProcess, role: String) throws -> Int {
+        guard let line = process.waitForLine(timeout: 30, where: { $0.contains("pbauth \(role) http listening on") }),
+              let range = line.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
+              let port = Int(line[range].split(separator: ":").last ?? "")
+        else {
+            throw ClusterError.didNotStart("\(role) did not start its HTTP listener:\n" + process.standardError.joined(separator: "\n"))
+        }
+        return port
+    }
+
+    /// The value of the Prometheus series `series` (name with its labels as printed) in `text`.
+    static func metric(_ series: String, in text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 
@@ -41,5 +42,64 @@ struct ActivityRecorderTests {
         #expect(recorder.pendingLastSeen("s1") == 20)
         #expect(recorder.drain().lastSeen.map(\.at) == [20])
         #expect(recorder.pendingLastSeen("s1") == nil)
+    }
+}
+
+@Suite("Failed-login coalescing")
+struct FailureCoalescingTests {
+    private static func failure(_ time: Int64, from source: String, action: String = "login") -> LoginRecord {
+        LoginRecord(time: time, action: action, account: "mallory", outcome: "failure", reason: "pbauth.InvalidPassword",
+                    brokerPath: [], source: source)
+    }
+
+    @Test func aFloodFromOneSourceBecomesTenRowsAndOneSummary() {
+        let clock = Atomic<Int64>(1_000)
+        let recorder = ActivityRecorder(now: { clock.load(ordering: .relaxed) })
+        for index in 0..<500 { recorder.record(Self.failure(1_000 + Int64(index % 30), from: "203.0.113.7:\(40_000 + index)")) }
+        // Another source is not affected, and successes are never coalesced.
+        recorder.record(Self.failure(1_001, from: "198.51.100.1:1"))
+        recorder.record(LoginRecord(time: 1_001, action: "login", account: "alice", outcome: "success", reason: "cookie",
+                                    brokerPath: [], source: "203.0.113.7:2"))
+        var drained = recorder.drain()
+        #expect(drained.records.filter { $0.source.hasPrefix("203.0.113.7") && $0.outcome == "failure" }.count == FailureCoalescing.rowsPerSource)
+        #expect(drained.records.count == FailureCoalescing.rowsPerSource + 2)
+        // The window is not over yet: no summary.
+        #expect(!drained.records.contains { $0.action == "login.failures_coalesced" })
+        clock.store(1_000 + FailureCoalescing.windowSeconds, ordering: .relaxed)
+        drained = recorder.drain()
+        #expect(drained.records.count == 1)
+        let summary = drained.records.first
+        #expect(summary?.action == "login.failures_coalesced")
+        #expect(summary?.source == "203.0.113.7")
+        #expect(summary?.reason == "490 further failed logins in 60 s (pbauth.InvalidPassword)")
+        // A new window: the source gets its rows again.
+        recorder.record(Self.failure(1_061, from: "203.0.113.7:9"))
+        #expect(recorder.drain().records.count == 1)
+    }
+
+    @Test func manySourcesAreBoundedInAll() {
+        var coalescing = FailureCoalescing()
+        var rows = 0
+        for index in 0..<20_000 {
+            let source = "10.\(index / 65_536).\(index / 256 % 256).\(index % 256):1"
+            for _ in 0..<3 where coalescing.admit(Self.failure(5, from: source)) { rows += 1 }
+        }
+        #expect(rows == FailureCoalescing.rowsPerWindow)
+        let summaries = coalescing.close()
+        #expect(summaries.count == FailureCoalescing.maxSources + 1)
+        #expect(summaries.last?.source == "*")
+        let counted = summaries.compactMap { Int($0.reason.split(separator: " ").first ?? "") }.reduce(0, +)
+        #expect(rows + counted == 60_000)
+    }
+
+    @Test func theWindowIsClosedAtShutdown() {
+        let recorder = ActivityRecorder()
+        let now = Int64(Date().timeIntervalSince1970)
+        for index in 0..<15 { recorder.record(Self.failure(now, from: "[2001:db8::1]:\(index)")) }
+        #expect(recorder.drain().records.count == 10)
+        recorder.closeFailureWindow()
+        let summary = recorder.drain().records
+        #expect(summary.map(\.source) == ["2001:db8::1"])
+        #expect(summary.first?.reason == "5 further failed logins in 60 s (pbauth.InvalidPassword)")
     }
 }

@@ -25,9 +25,9 @@ final class FakeChecker: Checker {
             : AuthenticationStatus(username: "alice", kind: .user, master: false, session: "s1", expires: 99)
     }
 
-    func getAccount(username: String) async throws -> JellyValue { .string(username) }
-    func accountStatus(username: String) async throws -> JellyValue { .string(username) }
-    func revokeSession(username: String, session: String) async throws {}
+    func getAccount(username: String, via: [String]) async throws -> JellyValue { .string(username) }
+    func accountStatus(username: String, via: [String]) async throws -> JellyValue { .string(username) }
+    func revokeSession(username: String, session: String, via: [String]) async throws {}
 }
 
 /// pbauth's portal and avatars over a real PB server, with a fake checker: what any pbauth

@@ -23,9 +23,9 @@ final class UpstreamFake: Checker {
             : AuthenticationStatus(username: "alice", kind: .user, master: false, session: "s7", expires: 99)
     }
 
-    func getAccount(username: String) async throws -> JellyValue { .none }
-    func accountStatus(username: String) async throws -> JellyValue { .none }
-    func revokeSession(username: String, session: String) async throws {}
+    func getAccount(username: String, via: [String]) async throws -> JellyValue { .none }
+    func accountStatus(username: String, via: [String]) async throws -> JellyValue { .none }
+    func revokeSession(username: String, session: String, via: [String]) async throws {}
 }
 
 /// `PBAuthUpstream` against an in-process upstream broker (pbauth's portal over a fake checker).

@@ -24,6 +24,9 @@ public struct Account: Sendable, Equatable {
     public let failedAttempts: Int
     /// Until when password attempts are refused (Unix seconds), if a lock was ever set.
     public let lockedUntil: Int64?
+    /// Moves on with every admin change to the account's password, standing (disabled or
+    /// enabled) or sessions (all revoked); a check compares it before starting a session.
+    public let credentialsVersion: Int64
 
     /// Whether password attempts are refused at `now`.
     public func isLocked(now: Int64) -> Bool {

@@ -48,6 +48,12 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case serverKeyUnwritable(String, errno: Int32)
     /// The scrypt parameters of the configuration are out of bounds.
     case invalidScryptParameters(ScryptParameters)
+    /// A backup's target file exists already (a backup never overwrites).
+    case backupTargetExists(String)
+    /// A backup's target file cannot be created or written.
+    case cannotCreateBackup(String, errno: Int32)
+    /// A backup's copy failed its integrity check.
+    case backupCorrupt(String, detail: String)
     /// Something that should not happen did.
     case internalFailure(String)
 
@@ -93,6 +99,12 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return "cannot create the server key file \(path): \(String(cString: strerror(code)))"
         case .invalidScryptParameters(let parameters):
             return "scrypt parameters \(parameters) are out of bounds (ln 1...22, r 1...32, p 1...16)"
+        case .backupTargetExists(let path):
+            return "\(path) exists already; a backup never overwrites: choose a new path (or move the old file away)"
+        case .cannotCreateBackup(let path, let code):
+            return "cannot write the backup \(path): \(String(cString: strerror(code)))"
+        case .backupCorrupt(let path, let detail):
+            return "the backup \(path) failed its integrity check (\(detail)); it was removed: try again, and check the disk"
         case .internalFailure(let detail):
             return "internal failure: \(detail)"
         }

@@ -5,18 +5,23 @@ extension AccountStore {
     /// The longest password accepted, in bytes.
     public static let maximumPasswordLength = 1024
 
-    private static let accountColumns = "id, name, kind, disabled, created, last_login, failed_attempts, locked_until"
+    private static let accountColumns = "id, name, kind, disabled, created, last_login, failed_attempts, locked_until, credentials_version"
 
     static func account(from row: Statement) -> Account {
         Account(
             id: row.int64(0), name: row.text(1), kind: AccountKind(rawValue: row.text(2)) ?? .user,
             disabled: row.bool(3), created: row.int64(4), lastLogin: row.optionalInt64(5),
-            failedAttempts: Int(row.int64(6)), lockedUntil: row.optionalInt64(7))
+            failedAttempts: Int(row.int64(6)), lockedUntil: row.optionalInt64(7), credentialsVersion: row.int64(8))
     }
 
     /// The account named `name`, or nil. Throws only for a database failure.
     public func account(named name: String) throws -> Account? {
         try database.queryFirst("SELECT \(Self.accountColumns) FROM accounts WHERE name = ?1", .text(name), row: Self.account)
+    }
+
+    /// The account with row id `id`, or nil. Throws only for a database failure.
+    public func account(id: Int64) throws -> Account? {
+        try database.queryFirst("SELECT \(Self.accountColumns) FROM accounts WHERE id = ?1", .integer(id), row: Self.account)
     }
 
     /// Every account, sorted by name.
@@ -67,7 +72,8 @@ extension AccountStore {
     public func setDisabled(_ disabled: Bool, name: String) throws {
         try database.writeTransaction {
             guard let account = try account(named: name) else { throw StoreError.noSuchAccount(name) }
-            try database.run("UPDATE accounts SET disabled = ?2 WHERE id = ?1", .integer(account.id), .bool(disabled))
+            try database.run("UPDATE accounts SET disabled = ?2, credentials_version = credentials_version + 1 WHERE id = ?1",
+                             .integer(account.id), .bool(disabled))
             if disabled { _ = try revokeAllSessions(accountID: account.id) }
         }
     }

@@ -68,7 +68,7 @@ extension AccountStore {
         let rows = try database.query(
             """
             SELECT a.id, a.name, a.kind, a.disabled, a.created, a.last_login, a.failed_attempts, a.locked_until,
-                   s.id, s.expires, s.last_seen
+                   a.credentials_version, s.id, s.expires, s.last_seen
             FROM accounts a LEFT JOIN sessions s ON s.account_id = a.id AND s.revoked = 0 AND s.expires > ?2
             WHERE a.name = ?1
             """,
@@ -77,7 +77,7 @@ extension AccountStore {
             // The account's columns repeat on every row: read them from the first only.
             defer { isFirstRow = false }
             return (account: isFirstRow ? Self.account(from: row) : nil,
-                    session: row.isNull(8) ? nil : LiveSession(id: row.text(8), expires: row.int64(9), lastSeen: row.int64(10)))
+                    session: row.isNull(9) ? nil : LiveSession(id: row.text(9), expires: row.int64(10), lastSeen: row.int64(11)))
         }
         guard let account = rows.first?.account else { return nil }
         return (account, rows.compactMap(\.session))
@@ -122,10 +122,13 @@ extension AccountStore {
     }
 
     /// Revokes every session of an account; answers how many were live (not yet revoked).
+    /// A password check in flight for the account then starts no session (its
+    /// `credentialsVersion` moves on).
     @discardableResult
     public func revokeAllSessions(accountID: Int64) throws -> Int {
         try database.writeTransaction {
-            try database.run("UPDATE sessions SET revoked = 1 WHERE account_id = ?1 AND revoked = 0", .integer(accountID))
+            try database.run("UPDATE accounts SET credentials_version = credentials_version + 1 WHERE id = ?1", .integer(accountID))
+            return try database.run("UPDATE sessions SET revoked = 1 WHERE account_id = ?1 AND revoked = 0", .integer(accountID))
         }
     }
 

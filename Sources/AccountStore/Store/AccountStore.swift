@@ -122,6 +122,13 @@ public final class AccountStore {
         try database.readTransaction(body)
     }
 
+    /// Runs `body` in one write transaction (`BEGIN IMMEDIATE`: the write lock is taken before
+    /// anything is read), committed when it returns and rolled back when it throws. The
+    /// store's own writes inside join it: what `body` reads is still so when it writes.
+    public func writeTransaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try database.writeTransaction(body)
+    }
+
     // MARK: Opening
 
     /// Creates an empty database file readable by its owner only (it holds
@@ -182,6 +189,9 @@ public final class AccountStore {
         do {
             try MigrationRunner(database: database, migrations: [], now: currentTime).checkIdentity()
             try database.enableWriteAheadLog()
+            if let pages = configuration.walAutocheckpointPages {
+                try database.execute("PRAGMA wal_autocheckpoint = \(max(0, pages))")
+            }
             return database
         } catch MigrationError.notAPBAuthDatabase {
             database.close()

@@ -77,6 +77,11 @@ public final class AccountStorePool: Sendable {
     /// Jobs waiting for a database thread and for a password thread.
     public var queuedJobs: (database: Int, passwords: Int) { (database.queuedJobs, passwords.queuedJobs) }
 
+    /// How long jobs waited for a database thread and for a password thread (the maxima start over at each call).
+    public func takeWaitStatistics() -> (database: WorkerWaitStatistics, passwords: WorkerWaitStatistics) {
+        (database.takeWaitStatistics(), passwords.takeWaitStatistics())
+    }
+
     /// Finishes what is queued, stops the threads and closes every connection.
     public func close() {
         database.shutdown()

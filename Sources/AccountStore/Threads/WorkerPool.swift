@@ -8,8 +8,13 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     /// One unit of work; `readsOnly` jobs queued together may share one `readBatch`.
     private struct Job {
         let readsOnly: Bool
+        /// When it was queued (`DispatchTime` nanoseconds), for the wait statistics.
+        let queuedAt: UInt64
         let body: (Resource) -> Void
     }
+
+    /// How long jobs waited for a thread: counted under the lock the queue already takes.
+    private var statistics = WorkerWaitStatistics()
 
     // Guarded by `condition`: a queue as an array and the index of its head.
     private var jobs: [Job] = []
@@ -104,6 +109,12 @@ final class WorkerPool<Resource>: @unchecked Sendable {
                 jobs.removeAll(keepingCapacity: true)
                 head = 0
             }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if batch.isEmpty {
+                statistics.note(waitedSince: job.queuedAt, now: now)
+            } else {
+                for taken in batch { statistics.note(waitedSince: taken.queuedAt, now: now) }
+            }
             condition.unlock()
             if let readBatch, !batch.isEmpty {
                 readBatch(resource) { for job in batch { job.body(resource) } }
@@ -142,6 +153,16 @@ final class WorkerPool<Resource>: @unchecked Sendable {
         try await submit(readsOnly: true, bounded: true, body)
     }
 
+    /// The wait statistics since start; the maximum starts over at each call.
+    func takeWaitStatistics() -> WorkerWaitStatistics {
+        condition.lock()
+        defer {
+            statistics.maxWaitNanoseconds = 0
+            condition.unlock()
+        }
+        return statistics
+    }
+
     /// How many jobs wait for a thread.
     var queuedJobs: Int {
         condition.lock()
@@ -163,7 +184,7 @@ final class WorkerPool<Resource>: @unchecked Sendable {
                 continuation.resume(throwing: WorkerPoolError.overloaded(name))
                 return
             }
-            jobs.append(Job(readsOnly: readsOnly) { resource in
+            jobs.append(Job(readsOnly: readsOnly, queuedAt: DispatchTime.now().uptimeNanoseconds) { resource in
                 continuation.resume(with: Swift.Result { try body(resource) })
             })
             wakeIfNeeded()
@@ -190,6 +211,23 @@ final class WorkerPool<Resource>: @unchecked Sendable {
         condition.broadcast()
         while running > 0 { condition.wait() }
         condition.unlock()
+    }
+}
+
+/// How long the jobs of a worker pool waited for a thread.
+public struct WorkerWaitStatistics: Sendable, Equatable {
+    /// Jobs a thread took since start.
+    public var jobs: Int64 = 0
+    /// Nanoseconds those jobs waited in all.
+    public var waitNanoseconds: Int64 = 0
+    /// The longest wait of one job since the previous `takeWaitStatistics`.
+    public var maxWaitNanoseconds: Int64 = 0
+
+    mutating func note(waitedSince queuedAt: UInt64, now: UInt64) {
+        let waited = Int64(clamping: now >= queuedAt ? now - queuedAt : 0)
+        jobs &+= 1
+        waitNanoseconds &+= waited
+        if waited > maxWaitNanoseconds { maxWaitNanoseconds = waited }
     }
 }
 

@@ -1,5 +1,6 @@
 import AccountNames
 import Banana
+import PBAuthMetrics
 import PerspectiveBroker
 
 /// What a broker principal gets from its login: the checker service of
@@ -17,7 +18,24 @@ final class BrokerAvatar: PBReferenceable {
 
     var isAvatar: Bool { true }
 
+    /// Answers a call (`answer`), counted by method and outcome; checks are timed.
     func remoteMessage(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
+        let started = ContinuousClock.now
+        defer { if method == "authenticate_account" { PBAuthMetrics.checkTook(ContinuousClock.now - started, path: .broker) } }
+        do {
+            let answer = try await self.answer(method, arguments: arguments, keywords: keywords, context: context)
+            PBAuthMetrics.brokerCall(method, .success)
+            return answer
+        } catch let failure as JellyFailure where AuthenticationFailure(failure) != nil {
+            PBAuthMetrics.brokerCall(method, .failure)
+            throw failure
+        } catch {
+            PBAuthMetrics.brokerCall(method, .error)
+            throw error
+        }
+    }
+
+    private func answer(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
         let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
         do {
             switch method {
@@ -26,31 +44,26 @@ final class BrokerAvatar: PBReferenceable {
                 let username = try arguments.text(0, "username")
                 let challenge = try arguments.bytes(1, "challenge")
                 let response = try arguments.bytes(2, "response")
-                var via = try arguments.textList(3, keyword: "via")
-                guard via.allSatisfy(AccountName.isValid) else {
-                    throw PBCallError.badArguments("authenticate_account(): 'via' must name broker principals")
-                }
-                // The store keeps at most this many names of a session's path.
-                guard via.count < AccountName.maximumBrokerPathLength else { throw AuthenticationFailure.hopLimitExceeded }
-                // The path so far ends with the caller: a pbauth subordinate already
-                // appended its own name; a stock broker that sent no `via` did not.
-                if via.last != principal { via.append(principal) }
+                let path = try path(arguments, at: 3)
                 let status = try await checker.authenticateAccount(username: username, challenge: challenge, response: response,
-                                                                   via: via, source: context.connection.remoteAddress)
+                                                                   via: path, source: context.connection.remoteAddress)
                 return status.jellyValue
             case "get_account":
-                try arguments.expect(1...1)
-                return try await checker.getAccount(username: try arguments.text(0, "username"))
+                try arguments.expect(1...2, keywords: ["via"])
+                return try await checker.getAccount(username: try arguments.text(0, "username"), via: try path(arguments, at: 1))
             case "account_status":
-                try arguments.expect(1...1)
-                return try await checker.accountStatus(username: try arguments.text(0, "username"))
+                try arguments.expect(1...2, keywords: ["via"])
+                return try await checker.accountStatus(username: try arguments.text(0, "username"), via: try path(arguments, at: 1))
             case "revoke_session":
-                try arguments.expect(2...2)
-                try await checker.revokeSession(username: try arguments.text(0, "username"), session: try arguments.text(1, "session"))
+                try arguments.expect(2...3, keywords: ["via"])
+                try await checker.revokeSession(username: try arguments.text(0, "username"), session: try arguments.text(1, "session"),
+                                                via: try path(arguments, at: 2))
                 return .none
             case "ping":
-                // The heartbeat of a subordinate's upstream link: it keeps an idle link open.
+                // The heartbeat of a subordinate's upstream link: it keeps an idle link open,
+                // and fails once the caller may no longer call.
                 try arguments.expect(0...0)
+                try await checker.checkBrokerPath([principal])
                 return .none
             default:
                 throw PBCallError.noSuchMethod(method)
@@ -59,5 +72,19 @@ final class BrokerAvatar: PBReferenceable {
             if let failure = AuthenticationFailure(local: error) { throw failure.jellyFailure }
             throw error
         }
+    }
+
+    /// The call's path (protocol.md section 4.2): the optional `via` argument at `index` (or
+    /// keyword), the names the call already passed through, followed by the caller. A pbauth
+    /// subordinate already appended its own name; a stock broker that sent no `via` did not.
+    private func path(_ arguments: Arguments, at index: Int) throws -> [String] {
+        var via = try arguments.textList(index, keyword: "via")
+        guard via.allSatisfy(AccountName.isValid) else {
+            throw PBCallError.badArguments("\(arguments.method)(): 'via' must name broker principals")
+        }
+        // The store keeps at most this many names of a session's path.
+        guard via.count < AccountName.maximumBrokerPathLength else { throw AuthenticationFailure.hopLimitExceeded }
+        if via.last != principal { via.append(principal) }
+        return via
     }
 }

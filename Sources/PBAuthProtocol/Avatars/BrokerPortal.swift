@@ -1,6 +1,7 @@
 import AccountNames
 import Banana
 import Logging
+import PBAuthMetrics
 import PerspectiveBroker
 
 /// The PB portal of every pbauth broker (protocol.md section 1): checks a
@@ -44,6 +45,8 @@ public struct BrokerPortal: PBPortal {
             throw PBFailures.unauthorizedLogin()
         }
         let status: AuthenticationStatus
+        let started = ContinuousClock.now
+        defer { PBAuthMetrics.checkTook(ContinuousClock.now - started, path: .portal) }
         do {
             status = try await checker.authenticateAccount(username: name, challenge: challenge, response: response,
                                                            via: [], source: connection.remoteAddress)
@@ -70,7 +73,8 @@ public struct BrokerPortal: PBPortal {
         case .user:
             return PBAvatarLogin(avatar: UserAvatar(status: status, checker: checker), logout: nil)
         case .broker:
-            return PBAvatarLogin(avatar: BrokerAvatar(principal: status.username, checker: checker), logout: nil)
+            return PBAvatarLogin(avatar: BrokerAvatar(principal: status.username, checker: checker),
+                                 logout: checker.brokerLoggedIn(status.username, on: connection))
         }
     }
 }

@@ -35,7 +35,7 @@ final class UserAvatar: PBReferenceable {
             }
             if first {
                 do {
-                    try await checker.revokeSession(username: status.username, session: status.session)
+                    try await checker.revokeSession(username: status.username, session: status.session, via: [])
                 } catch {
                     // Allow a retry when the revocation did not reach the master.
                     loggedOut.withLock { $0 = false }

@@ -21,7 +21,7 @@ enum PBChannelSetup {
             text = address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
             isLoopback = ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
         }
-        return PBConnectionInfo(id: nextConnectionID(), remoteAddress: text, isLoopback: isLoopback, isTLS: isTLS)
+        return PBConnectionInfo(id: nextConnectionID(), remoteAddress: text, isLoopback: isLoopback, isTLS: isTLS, channel: channel)
     }
 
     /// Installs the handlers; must run on `channel`'s event loop. Answers the broker.

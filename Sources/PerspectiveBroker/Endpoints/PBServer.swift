@@ -16,6 +16,8 @@ public final class PBServer: Sendable {
         /// Connections refused since the last log line about them, by cause.
         var refusals: [String: Int] = [:]
         var isRefusalLogScheduled = false
+        /// Connections refused since start, by cause.
+        var refusalTotals: [String: Int] = [:]
     }
 
     private let configuration: PBServerConfiguration
@@ -120,6 +122,7 @@ public final class PBServer: Sendable {
     private func countRefusal(_ cause: String) {
         let schedule = state.withLock { state -> Bool in
             state.refusals[cause, default: 0] += 1
+            state.refusalTotals[cause, default: 0] += 1
             defer { state.isRefusalLogScheduled = true }
             return !state.isRefusalLogScheduled
         }
@@ -152,6 +155,15 @@ public final class PBServer: Sendable {
 
     /// How many connections are open.
     public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Connections refused as they were accepted since start, by cause: `max_connections`,
+    /// `max_connections_per_source`, or `stopping`.
+    public var refusedConnections: [String: Int] {
+        state.withLock { state in
+            Dictionary(state.refusalTotals.map { ($0.key == "the server is stopping" ? "stopping" : $0.key, $0.value) },
+                       uniquingKeysWith: +)
+        }
+    }
 
     /// Stops accepting, lets calls in progress finish for at most `gracePeriod`, then closes
     /// every connection (pending calls fail, logout hooks run).

@@ -1,4 +1,5 @@
 import Banana
+import NIOCore
 
 /// An object the broker exports by reference: the root, a login challenger, an avatar,
 /// or any child object a remote method hands out.
@@ -42,7 +43,7 @@ public struct PBCallContext: Sendable {
     }
 }
 
-/// Facts about one PB connection.
+/// Facts about one PB connection, and the means to close it.
 public struct PBConnectionInfo: Sendable, Hashable, CustomStringConvertible {
     /// A number unique among this process's connections.
     public let id: UInt64
@@ -53,13 +54,36 @@ public struct PBConnectionInfo: Sendable, Hashable, CustomStringConvertible {
     /// Whether the connection is protected by TLS: it was accepted or made through a
     /// `PBTransport` whose `isTLS` is true.
     public let isTLS: Bool
+    /// The connection's channel, for `close()`; nil for a description made by hand.
+    private let channel: (any Channel)?
 
-    /// Creates a description of a connection.
+    /// Creates a description of a connection that `close()` cannot close.
     public init(id: UInt64, remoteAddress: String, isLoopback: Bool, isTLS: Bool = false) {
+        self.init(id: id, remoteAddress: remoteAddress, isLoopback: isLoopback, isTLS: isTLS, channel: nil)
+    }
+
+    init(id: UInt64, remoteAddress: String, isLoopback: Bool, isTLS: Bool = false, channel: (any Channel)?) {
         self.id = id
         self.remoteAddress = remoteAddress
         self.isLoopback = isLoopback
         self.isTLS = isTLS
+        self.channel = channel
+    }
+
+    /// Closes the connection, from any thread; calls in flight fail with `connectionLost`
+    /// on its side, and its avatars' logout hooks run. Does nothing when it is closed.
+    public func close() {
+        channel?.close(promise: nil)
+    }
+
+    /// Two descriptions are equal when they describe the same connection.
+    public static func == (lhs: PBConnectionInfo, rhs: PBConnectionInfo) -> Bool {
+        lhs.id == rhs.id && lhs.remoteAddress == rhs.remoteAddress && lhs.isLoopback == rhs.isLoopback && lhs.isTLS == rhs.isTLS
+    }
+
+    /// Hashes the connection's number.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
     }
 
     /// "connection <id> from <address>".
