@@ -53,6 +53,8 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
     case invalidValue(key: String, expected: String)
     /// A setting that must be given is missing.
     case missing(key: String, hint: String)
+    /// A setting that means nothing without another one (which is unset or off).
+    case needs(key: String, other: String)
 
     public var description: String {
         switch self {
@@ -62,6 +64,7 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         case .unknownKey(let origin, let key): "\(origin): unknown setting '\(key)'"
         case .invalidValue(let key, let expected): "setting '\(key)' must be \(expected)"
         case .missing(let key, let hint): "setting '\(key)' is required (\(hint))"
+        case .needs(let key, let other): "setting '\(key)' needs \(other)"
         }
     }
 }

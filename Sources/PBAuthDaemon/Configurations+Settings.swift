@@ -24,7 +24,8 @@ extension MasterConfiguration {
     public init(settings: Settings) throws {
         self.init()
         let defaults = MasterConfiguration()
-        listen = try settings.endpoint("listen", default: defaults.listen) ?? defaults.listen
+        listen = try settings.listenEndpoint("listen", default: defaults.listen)
+        tls = try TLSListenerSettings(settings: settings)
         database = settings.string("database") ?? defaults.database
         keyFile = settings.string("key_file")
         pbPasswordLogin = try settings.boolean("pb_password_login", default: defaults.pbPasswordLogin)
@@ -48,6 +49,7 @@ extension MasterConfiguration {
         sessionRetention = try settings.integer("session_retention", default: defaults.sessionRetention, range: 0...(3_660 * 86_400))
         walAutocheckpoint = settings.string("wal_autocheckpoint") == nil ? nil
             : try settings.integer("wal_autocheckpoint", default: 1_000, range: 0...1_000_000)
+        guard listen != nil || tls.listen != nil else { throw ConfigurationError.needs(key: "listen = off", other: "'tls_listen'") }
     }
 }
 
@@ -56,8 +58,10 @@ extension SubordinateConfiguration {
     public init(settings: Settings) throws {
         self.init()
         let defaults = SubordinateConfiguration()
-        listen = try settings.endpoint("listen", default: defaults.listen) ?? defaults.listen
+        listen = try settings.listenEndpoint("listen", default: defaults.listen)
+        tls = try TLSListenerSettings(settings: settings)
         upstreams = try settings.endpoints("upstream")
+        upstreamTLS = try UpstreamTLSSettings(settings: settings)
         broker = settings.string("broker")
         tokenFile = settings.string("token_file")
         hopLimit = try settings.integer("hop_limit", default: defaults.hopLimit, range: 1...64)
@@ -71,5 +75,60 @@ extension SubordinateConfiguration {
         guard upstream != nil else { throw ConfigurationError.missing(key: "upstream", hint: "--upstream HOST:PORT") }
         guard broker != nil else { throw ConfigurationError.missing(key: "broker", hint: "--broker NAME") }
         guard tokenFile != nil else { throw ConfigurationError.missing(key: "token_file", hint: "--token-file FILE") }
+        guard listen != nil || tls.listen != nil else { throw ConfigurationError.needs(key: "listen = off", other: "'tls_listen'") }
+    }
+}
+
+extension TLSListenerSettings {
+    /// Reads `tls_listen` and its files; refuses a TLS listener without a certificate or key,
+    /// and files given without a TLS listener.
+    public init(settings: Settings) throws {
+        self.init()
+        listen = try settings.listenEndpoint("tls_listen", default: nil)
+        certificate = settings.path("tls_certificate")
+        key = settings.path("tls_key")
+        clientCA = settings.path("tls_client_ca")
+        if listen != nil {
+            guard certificate != nil else { throw ConfigurationError.missing(key: "tls_certificate", hint: "the PEM certificate chain served on tls_listen") }
+            guard key != nil else { throw ConfigurationError.missing(key: "tls_key", hint: "the PEM private key of tls_certificate") }
+        } else {
+            for (key, value) in [("tls_certificate", certificate), ("tls_key", key), ("tls_client_ca", clientCA)] where value != nil {
+                throw ConfigurationError.needs(key: key, other: "'tls_listen'")
+            }
+        }
+    }
+}
+
+extension UpstreamTLSSettings {
+    /// Reads `upstream_tls` and its files; refuses TLS without a CA, a certificate without
+    /// its key (or the reverse), an IP address as the server name, and files given while
+    /// the link is plain.
+    public init(settings: Settings) throws {
+        self.init()
+        enabled = try settings.boolean("upstream_tls", default: false)
+        ca = settings.path("upstream_ca")
+        serverName = settings.string("upstream_server_name")
+        certificate = settings.path("upstream_certificate")
+        key = settings.path("upstream_key")
+        guard enabled else {
+            for (key, value) in [("upstream_ca", ca), ("upstream_server_name", serverName), ("upstream_certificate", certificate),
+                                 ("upstream_key", key)] where value != nil {
+                throw ConfigurationError.needs(key: key, other: "'upstream_tls = true'")
+            }
+            return
+        }
+        guard ca != nil else { throw ConfigurationError.missing(key: "upstream_ca", hint: "the PEM CA bundle that verifies the upstream") }
+        if certificate != nil, key == nil { throw ConfigurationError.needs(key: "upstream_certificate", other: "'upstream_key'") }
+        if key != nil, certificate == nil { throw ConfigurationError.needs(key: "upstream_key", other: "'upstream_certificate'") }
+        if let serverName {
+            let isDNSName = (1...253).contains(serverName.utf8.count) && serverName.utf8.allSatisfy {
+                ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z"))
+                    || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+            }
+            guard isDNSName, !TLSClientContext.isIPAddress(serverName) else {
+                throw ConfigurationError.invalidValue(
+                    key: "upstream_server_name", expected: "a DNS name (to check an IP address, leave it unset and give the address in upstream)")
+            }
+        }
     }
 }

@@ -5,9 +5,11 @@ import PBAuthOperations
 import PBAuthProtocol
 import PBAuthSubordinate
 import ServiceLifecycle
+import UnixSignals
 
 /// Runs a daemon's services in one `ServiceGroup` until SIGTERM or SIGINT, which the group
-/// turns into a graceful shutdown of each service in reverse order.
+/// turns into a graceful shutdown of each service in reverse order. With TLS, SIGHUP
+/// reloads the certificates and keys (`TLSReloadService`).
 public enum Daemon {
     /// Runs a master with `configuration` until it is told to stop.
     public static func runMaster(_ configuration: MasterConfiguration, logger: Logger) async throws {
@@ -25,7 +27,7 @@ public enum Daemon {
             })
             services.insert(operationsService(listen, role: "master", routes: routes, logger: logger), at: 0)
         }
-        try await run(services, logger: logger)
+        try await run(services, reloading: master.tlsReloadables, logger: logger)
     }
 
     /// Runs a subordinate with `configuration` until it is told to stop.
@@ -43,7 +45,7 @@ public enum Daemon {
             })
             services.insert(operationsService(listen, role: "subordinate", routes: routes, logger: logger), at: 0)
         }
-        try await run(services, logger: logger)
+        try await run(services, reloading: subordinate.tlsReloadables, logger: logger)
     }
 
     /// The HTTP listener for metrics and health; first in the group, so that it is the last to stop.
@@ -54,7 +56,13 @@ public enum Daemon {
         return OperationsHTTPService(server: server, role: role, host: listen.host, logger: logger)
     }
 
-    private static func run(_ services: [any Service], logger: Logger) async throws {
+    private static func run(_ services: [any Service], reloading: [any TLSReloadable], logger: Logger) async throws {
+        var services = services
+        if !reloading.isEmpty {
+            // Trapped before anything listens: a SIGHUP never ends a daemon that serves TLS.
+            let hangups = await UnixSignalsSequence(trapping: .sighup)
+            services.insert(TLSReloadService(reloadables: reloading, hangups: hangups, logger: logger), at: 0)
+        }
         let group = ServiceGroup(configuration: .init(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -75,4 +75,18 @@ public struct Settings: Sendable {
         }
         return endpoint
     }
+
+    /// `key` as `HOST:PORT`, or `nil` for `off`; `fallback` when unset (a listening address
+    /// that can be turned off, such as `listen`).
+    public func listenEndpoint(_ key: String, default fallback: Endpoint?) throws -> Endpoint? {
+        if string(key)?.lowercased() == "off" { return nil }
+        guard let text = string(key) else { return fallback }
+        guard let endpoint = Endpoint(text) else {
+            throw ConfigurationError.invalidValue(key: key, expected: "HOST:PORT (port 0 to 65535) or off")
+        }
+        return endpoint
+    }
+
+    /// `key` as a file path; `nil` when unset.
+    public func path(_ key: String) -> String? { string(key) }
 }

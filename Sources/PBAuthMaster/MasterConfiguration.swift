@@ -4,8 +4,10 @@ import Foundation
 /// Every setting of `pbauth master`, with its default. `config/master.conf`
 /// lists the same keys; the README documents them.
 public struct MasterConfiguration: Sendable, Equatable {
-    /// Where the PB portal listens.
-    public var listen = Endpoint(host: "127.0.0.1", port: 8787)
+    /// Where the PB portal listens in plain TCP; `nil` (`listen = off`): not at all.
+    public var listen: Endpoint? = Endpoint(host: "127.0.0.1", port: 8787)
+    /// Where and with which certificate the PB portal listens over TLS (off by default).
+    public var tls = TLSListenerSettings()
     /// The SQLite database.
     public var database = "pbauth.sqlite"
     /// The server key; `nil` means the database's path plus `.key`.
@@ -20,7 +22,8 @@ public struct MasterConfiguration: Sendable, Equatable {
     public var lockoutThreshold = 10
     /// How long a lockout lasts, in seconds.
     public var lockoutSeconds = 900
-    /// Whether `authenticate` (a password in clear) is accepted from non-loopback peers without TLS.
+    /// Whether `authenticate` (a password in clear) is accepted from non-loopback peers without
+    /// TLS (it is always accepted over TLS).
     public var allowRemoteAuthenticate = false
     /// Threads (each with its own SQLite connection) for cookie checks and other quick reads.
     public var databaseThreads = 2
@@ -54,7 +57,9 @@ public struct MasterConfiguration: Sendable, Equatable {
 
     /// The configuration file keys, in the order `config/master.conf` lists them.
     public static let keys: [String] = [
-        "listen", "database", "key_file", "pb_password_login", "session_lifetime", "session_idle_limit",
+        "listen",
+    ] + TLSListenerSettings.keys + [
+        "database", "key_file", "pb_password_login", "session_lifetime", "session_idle_limit",
         "lockout_threshold", "lockout_seconds", "allow_remote_authenticate", "database_threads",
         "password_threads", "database_queue", "password_queue", "scrypt_ln", "scrypt_r", "scrypt_p", "flush_interval_ms",
     ] + ConnectionSettings.keys + [

@@ -16,15 +16,23 @@ import ServiceLifecycle
 public struct Master: Sendable {
     /// The services, in the order the group starts them.
     public let services: [any Service]
+    /// The TLS listener's certificate and key; `nil` without `tls_listen`.
+    public let tls: TLSServerContext?
+    /// What SIGHUP reloads: the TLS listener's files.
+    public var tlsReloadables: [any TLSReloadable] { tls.map { [$0] } ?? [] }
     private let checker: MasterChecker
     private let server: PBServer
     private let throttle: LoginThrottle
     private let databasePath: String
 
     /// Prepares the database (creates and migrates a missing one, refuses one with pending
-    /// migrations, records the PB password login setting) and opens it on its threads.
-    /// Throws when the master cannot start; nothing listens yet.
+    /// migrations, records the PB password login setting) and opens it on its threads; reads
+    /// the TLS certificate and key. Throws when the master cannot start; nothing listens yet.
     public init(configuration: MasterConfiguration, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        // The TLS files first: a bad certificate or key is refused before the database is touched.
+        tls = try configuration.tls.listen.map { _ in try TLSServerContext(settings: configuration.tls, logger: logger) }
+        let listeners = BrokerListenerService.listeners(plain: configuration.listen, tls: configuration.tls.listen, context: tls)
+        guard let first = listeners.first else { throw DaemonError.noListener }
         configuration.connections.raiseOpenFileLimit(logger: logger)
         try Self.prepareDatabase(configuration, logger: logger)
         let checker = try MasterChecker(configuration: configuration)
@@ -32,7 +40,7 @@ public struct Master: Sendable {
         let rootMethods = MasterRootMethods(checker: checker, allowRemote: configuration.allowRemoteAuthenticate,
                                             throttle: throttle, logger: logger)
         let root = BrokerPortal.root(checker: checker, logger: logger, throttle: throttle, fallback: rootMethods)
-        let server = PBServer(configuration: configuration.connections.serverConfiguration(configuration.listen),
+        let server = PBServer(configuration: configuration.connections.serverConfiguration(first.endpoint),
                               group: group, logger: logger, root: { _ in root })
         logger.info("master settings", metadata: [
             "database": "\(configuration.database)", "pb_password_login": "\(configuration.pbPasswordLogin)",
@@ -46,7 +54,7 @@ public struct Master: Sendable {
             BrokerPrincipalWatchService(checker: checker, logger: logger),
             RetentionService(pool: checker.pool, retention: Int64(configuration.sessionRetention),
                              idleLimit: configuration.idleLimit, logger: logger),
-            BrokerListenerService(server: server, role: "master", listen: configuration.listen,
+            BrokerListenerService(server: server, role: "master", listeners: listeners,
                                   shutdownGrace: .seconds(configuration.shutdownGraceSeconds), logger: logger),
         ]
     }

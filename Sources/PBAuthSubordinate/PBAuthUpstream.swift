@@ -26,26 +26,32 @@ public final class PBAuthUpstream: Service, Sendable {
     public let checker: any Checker
 
     /// A link to `upstream`, logged in as broker principal `broker` with `token` (from
-    /// `pbauth account add NAME --broker`). Nothing connects until ``run()``.
+    /// `pbauth account add NAME --broker`). Nothing connects until ``run()``. With `tls`,
+    /// every connection is TLS, verified against its CAs and `serverName` (default: the
+    /// upstream's host), and never plain.
     public convenience init(upstream: Endpoint, broker: String, token: [UInt8], hopLimit: Int = 8,
                             callTimeout: Duration = .seconds(10), heartbeat: Duration = .seconds(60),
                             reconnectMaxDelay: Duration = .seconds(5),
+                            tls: TLSClientContext? = nil, serverName: String? = nil,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             logger: Logger = Logger(label: "pbauth.upstream")) {
         self.init(upstreams: [upstream], broker: broker, token: token, hopLimit: hopLimit, callTimeout: callTimeout,
-                  heartbeat: heartbeat, reconnectMaxDelay: reconnectMaxDelay, group: group, logger: logger)
+                  heartbeat: heartbeat, reconnectMaxDelay: reconnectMaxDelay, tls: tls, serverName: serverName,
+                  group: group, logger: logger)
     }
 
     /// A link to the first of `upstreams` (a master and its standbys, at least one) that
-    /// answers, going on to the next when one cannot be reached; otherwise as ``init(upstream:broker:token:hopLimit:callTimeout:heartbeat:reconnectMaxDelay:group:logger:)``.
+    /// answers, going on to the next when one cannot be reached; otherwise as ``init(upstream:broker:token:hopLimit:callTimeout:heartbeat:reconnectMaxDelay:tls:serverName:group:logger:)``.
     public init(upstreams: [Endpoint], broker: String, token: [UInt8], hopLimit: Int = 8,
                 callTimeout: Duration = .seconds(10), heartbeat: Duration = .seconds(60),
                 reconnectMaxDelay: Duration = .seconds(5),
+                tls: TLSClientContext? = nil, serverName: String? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "pbauth.upstream")) {
         self.logger = logger
         link = UpstreamLink(upstreams: upstreams, principal: broker, token: token, group: group, logger: logger,
-                            maximumDelay: reconnectMaxDelay, heartbeat: heartbeat, callTimeout: callTimeout)
+                            maximumDelay: reconnectMaxDelay, heartbeat: heartbeat, callTimeout: callTimeout,
+                            tls: tls.map { UpstreamTLS(context: $0, serverName: serverName) })
         checker = UpstreamChecker(link: link, principal: broker, hopLimit: hopLimit, timeout: callTimeout)
     }
 

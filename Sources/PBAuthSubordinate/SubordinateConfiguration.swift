@@ -4,8 +4,10 @@ import Foundation
 /// Every setting of `pbauth subordinate`, with its default. `config/subordinate.conf`
 /// lists the same keys; the README documents them.
 public struct SubordinateConfiguration: Sendable, Equatable {
-    /// Where this broker's PB portal listens.
-    public var listen = Endpoint(host: "127.0.0.1", port: 8788)
+    /// Where this broker's PB portal listens in plain TCP; `nil` (`listen = off`): not at all.
+    public var listen: Endpoint? = Endpoint(host: "127.0.0.1", port: 8788)
+    /// Where and with which certificate the PB portal listens over TLS (off by default).
+    public var tls = TLSListenerSettings()
     /// The upstream brokers (the master, or its standby, or other subordinates), tried in
     /// order: the link goes to the next one when one cannot be reached. At least one is required.
     public var upstreams: [Endpoint] = []
@@ -14,6 +16,8 @@ public struct SubordinateConfiguration: Sendable, Equatable {
         get { upstreams.first }
         set { upstreams = newValue.map { [$0] } ?? [] }
     }
+    /// Whether and how the upstream link uses TLS (the same for every upstream).
+    public var upstreamTLS = UpstreamTLSSettings()
     /// This broker's principal name at its upstream. Required.
     public var broker: String?
     /// The file holding the principal's token (one line). Required.
@@ -38,9 +42,11 @@ public struct SubordinateConfiguration: Sendable, Equatable {
 
     /// The configuration file keys, in the order `config/subordinate.conf` lists them.
     public static let keys: [String] = [
-        "listen", "upstream", "broker", "token_file", "hop_limit", "reconnect_max_delay_ms",
+        "listen",
+    ] + TLSListenerSettings.keys + [
+        "upstream", "broker", "token_file", "hop_limit", "reconnect_max_delay_ms",
         "upstream_timeout_ms", "upstream_heartbeat",
-    ] + ConnectionSettings.keys + [
+    ] + UpstreamTLSSettings.keys + ConnectionSettings.keys + [
         "shutdown_grace", "log_level",
     ] + [
         "http_listen",

@@ -25,6 +25,8 @@ final class UpstreamLink: Sendable {
     private let maximumDelay: Duration
     private let heartbeat: Duration
     private let callTimeout: Duration
+    /// TLS for every connection to the upstream (never plain when set), and the name it must prove.
+    private let tls: UpstreamTLS?
     private let state = Mutex(UpstreamState())
 
     /// What an upstream may send: its answers are statuses and small dicts (well under 1 KiB),
@@ -32,15 +34,17 @@ final class UpstreamLink: Sendable {
     static let limits = BananaLimits(maxStringBytes: 65_536, maxListCount: 4_096, maxMessageBytes: 256 * 1024)
 
     convenience init(upstream: Endpoint, principal: String, token: [UInt8], group: any EventLoopGroup, logger: Logger, maximumDelay: Duration,
-                     heartbeat: Duration = .seconds(60), callTimeout: Duration = .seconds(10)) {
+                     heartbeat: Duration = .seconds(60), callTimeout: Duration = .seconds(10), tls: UpstreamTLS? = nil) {
         self.init(upstreams: [upstream], principal: principal, token: token, group: group, logger: logger, maximumDelay: maximumDelay,
-                  heartbeat: heartbeat, callTimeout: callTimeout)
+                  heartbeat: heartbeat, callTimeout: callTimeout, tls: tls)
     }
 
-    /// A link to the first of `upstreams` that answers (at least one).
+    /// A link to the first of `upstreams` that answers (at least one); with `tls`, every
+    /// connection to each of them is TLS.
     init(upstreams: [Endpoint], principal: String, token: [UInt8], group: any EventLoopGroup, logger: Logger, maximumDelay: Duration,
-         heartbeat: Duration = .seconds(60), callTimeout: Duration = .seconds(10)) {
+         heartbeat: Duration = .seconds(60), callTimeout: Duration = .seconds(10), tls: UpstreamTLS? = nil) {
         precondition(!upstreams.isEmpty, "an upstream link needs at least one upstream")
+        self.tls = tls
         self.upstreams = upstreams
         metrics = upstreams.map { UpstreamMetrics(upstream: $0.description) }
         self.principal = principal
@@ -70,9 +74,13 @@ final class UpstreamLink: Sendable {
         while !Task.isCancelled {
             let upstream = upstreams[index]
             var reached = false
+            let tlsFailure = TLSFailureNote()
             do {
+                // With TLS the handshake timeout covers the TLS handshake too.
+                let transport = tls?.transport(for: upstream, note: tlsFailure)
                 let connection = try await PBClientConnection.connect(host: upstream.host, port: upstream.port, group: group,
-                                                                      limits: Self.limits, logger: logger, handshakeTimeout: callTimeout)
+                                                                      limits: Self.limits, logger: logger, handshakeTimeout: callTimeout,
+                                                                      transport: transport)
                 do {
                     // Bounded: an upstream that accepts the connection and then never answers must
                     // not hold the link (and every login behind it) forever.
@@ -80,7 +88,7 @@ final class UpstreamLink: Sendable {
                     state.withLock { $0.avatar = avatar; $0.connection = connection }
                     reached = true
                     metrics[index].didConnect()
-                    logger.info("upstream connected", metadata: ["upstream": "\(upstream)"])
+                    logger.info("upstream connected", metadata: ["upstream": "\(upstream)", "tls": "\(tls != nil)"])
                     let connected = ContinuousClock.now
                     await withTaskCancellationHandler {
                         await withTaskGroup(of: Void.self) { tasks in
@@ -108,7 +116,14 @@ final class UpstreamLink: Sendable {
                     logger.error("upstream login failed", metadata: ["upstream": "\(upstream)", "broker": "\(principal)", "error": "\(error)"])
                 }
             } catch {
-                logger.debug("upstream unreachable", metadata: ["upstream": "\(upstream)"])
+                if let reason = tlsFailure.failure {
+                    // A chain or name that does not verify: one line per attempt, and no login upstream.
+                    logger.error("upstream TLS handshake failed; not logging in, retrying", metadata: [
+                        "upstream": "\(upstream)", "reason": "\(reason)",
+                    ])
+                } else {
+                    logger.debug("upstream unreachable", metadata: ["upstream": "\(upstream)"])
+                }
             }
             if Task.isCancelled { break }
             if reached {
@@ -162,6 +177,17 @@ extension UpstreamLink {
                 return
             }
         }
+    }
+}
+
+/// How a link makes its connections TLS: the client context (CAs, client certificate) and the
+/// name the upstream must prove (`nil`: the upstream's host).
+struct UpstreamTLS: Sendable {
+    let context: TLSClientContext
+    let serverName: String?
+
+    func transport(for upstream: Endpoint, note: TLSFailureNote) -> PBTransport {
+        context.transport(serverName: serverName ?? upstream.host, note: note)
     }
 }
 

@@ -87,6 +87,13 @@ final class Cluster: @unchecked Sendable {
         return (process, port)
     }
 
+    /// Starts `pbauth` with `arguments` (stopped with the cluster).
+    func startDaemon(_ arguments: [String], environment: [String: String]? = nil) throws -> RunningProcess {
+        let process = try RunningProcess(pbauth, arguments, environment: environment)
+        processes.append(process)
+        return process
+    }
+
     static func listeningPort(of process: RunningProcess, role: String) throws -> Int {
         guard let line = process.waitForLine(timeout: 30, where: { $0.contains("pbauth \(role) listening on") }),
               let range = line.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),

@@ -67,6 +67,28 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func tlsSettingsComeFromTheFileTheEnvironmentAndFlags() throws {
+        let file = try ConfigurationFile(text: "listen = off\ntls_listen = 0.0.0.0:8443\ntls_certificate = a.pem\n", origin: "tls.conf")
+        let environment = ["PBAUTH_TLS_KEY": "a.key", "PBAUTH_TLS_CLIENT_CA": "ca.pem"]
+        let master = try MasterConfiguration(settings: try Settings(known: Set(MasterConfiguration.keys), file: file,
+                                                                    environment: environment, overrides: ["tls_certificate": "b.pem"]))
+        #expect(master.listen == nil)
+        #expect(master.tls == TLSListenerSettings(listen: Endpoint(host: "0.0.0.0", port: 8443), certificate: "b.pem", key: "a.key", clientCA: "ca.pem"))
+
+        let subordinate = try SubordinateConfiguration(settings: try Settings(
+            known: Set(SubordinateConfiguration.keys), file: nil, environment: ["PBAUTH_UPSTREAM_TLS": "true", "PBAUTH_UPSTREAM_CA": "ca.pem"],
+            overrides: ["upstream": "auth.example.net:8443", "broker": "edge1", "token_file": "t", "upstream_server_name": "auth.example.net"]))
+        #expect(subordinate.upstreamTLS.enabled)
+        #expect(subordinate.upstreamTLS.clientSettings == TLSClientSettings(ca: "ca.pem"))
+        #expect(subordinate.upstreamTLS.serverName(for: "10.0.0.5") == "auth.example.net")
+        #expect(subordinate.listen == Endpoint(host: "127.0.0.1", port: 8788))
+        #expect(SubordinateConfiguration().upstreamTLS.clientSettings == nil)
+
+        #expect(throws: ConfigurationError.invalidValue(key: "listen", expected: "HOST:PORT (port 0 to 65535) or off")) {
+            try MasterConfiguration(settings: try Settings(known: Set(MasterConfiguration.keys), file: nil, environment: ["PBAUTH_LISTEN": "of"]))
+        }
+    }
+
     @Test func endpointsParse() {
         #expect(Endpoint("127.0.0.1:8787") == Endpoint(host: "127.0.0.1", port: 8787))
         #expect(Endpoint("[::1]:9") == Endpoint(host: "::1", port: 9))

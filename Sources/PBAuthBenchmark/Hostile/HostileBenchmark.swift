@@ -16,6 +16,7 @@ import PerspectiveBroker
 enum HostileBenchmark {
     static func run(options: LoadBenchmark.Options) async throws {
         raiseOpenFileLimit()
+        guard !options.tls else { throw BenchError.setupFailed("--tls is for load only: these figures are of plain connections") }
         let connections = options.idleConnections
         var json: [String: Any] = [:]
         // A fresh master and subordinate for each figure: memory one measurement freed is

@@ -8,6 +8,7 @@ import PerspectiveBroker
 /// their timing; the kinds are interleaved in a random order each round, on one connection.
 enum RefusalBenchmark {
     static func run(options: LoadBenchmark.Options, rounds: Int) async throws {
+        guard !options.tls else { throw BenchError.setupFailed("--tls is for load only: these figures are of plain connections") }
         let cluster = try BenchCluster(options: options)
         defer { cluster.stop() }
         let plan = cluster.plan(for: .login)

@@ -15,12 +15,17 @@ final class BenchCluster {
     private let password: String
     private let broker: String
     private var token = ""
+    /// TLS on every hop: the CA bundle the generator verifies the brokers with.
+    private let tls: Bool
+    private var tlsCA: String?
 
     init(options: LoadBenchmark.Options) throws {
         user = options.user
         password = options.password
         passwordThreads = options.passwordThreads
         broker = options.broker
+        tls = options.tls
+        tlsCA = options.tls ? options.ca : nil
         if let master = options.master {
             guard let endpoint = Self.port(of: master), let token = options.token else {
                 throw BenchError.setupFailed("--master HOST:PORT needs --token (and --user, --password, --broker when not the defaults)")
@@ -62,12 +67,21 @@ final class BenchCluster {
         let tokenFile = folder + "/edge.token"
         try Data((edgeToken + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
 
-        let master = try start(["master", "--database", database, "--listen", "127.0.0.1:0",
+        // With --tls, the portals listen for TLS only and the upstream link is TLS too.
+        var listen = ["--listen", "127.0.0.1:0"], upstreamTLS: [String] = []
+        if tls {
+            let files = try BenchCertificates.make(in: folder)
+            tlsCA = files.ca
+            listen = ["--set", "listen=off", "--set", "tls_listen=127.0.0.1:0",
+                      "--set", "tls_certificate=\(files.certificate)", "--set", "tls_key=\(files.key)"]
+            upstreamTLS = ["--set", "upstream_tls=true", "--set", "upstream_ca=\(files.ca)"]
+        }
+        let master = try start(["master", "--database", database] + listen + [
                                 "--set", "password_threads=\(passwordThreads)", "--set", Self.unthrottled], log: folder + "/master.log")
         masterPID = master.processIdentifier
         masterPort = try waitForPort(log: folder + "/master.log", role: "master")
         let subordinate = try start(["subordinate", "--upstream", "127.0.0.1:\(masterPort)", "--broker", "bench-edge",
-                                     "--token-file", tokenFile, "--listen", "127.0.0.1:0", "--set", Self.unthrottled],
+                                     "--token-file", tokenFile] + listen + upstreamTLS + ["--set", Self.unthrottled],
                                     log: folder + "/edge.log")
         subordinatePID = subordinate.processIdentifier
         subordinatePort = try waitForPort(log: folder + "/edge.log", role: "subordinate")
@@ -82,7 +96,7 @@ final class BenchCluster {
 
     func plan(for scenario: LoadPlan.Scenario) -> LoadPlan {
         LoadPlan(scenario: scenario, masterPort: masterPort, subordinatePort: subordinatePort,
-                 user: user, password: password, broker: broker, token: token)
+                 user: user, password: password, broker: broker, token: token, tlsCA: tlsCA)
     }
 
     func masterCPUSeconds() -> Double? { masterPID.flatMap { ProcessProbe.cpuSeconds(pid: $0) } }
@@ -137,15 +151,47 @@ final class BenchCluster {
     }
 
     private func waitForPort(log: String, role: String) throws -> Int {
-        try waitFor(log: log, text: "pbauth \(role) listening on")
+        let listening = tls ? "listening for TLS on" : "listening on"
+        try waitFor(log: log, text: "pbauth \(role) \(listening)")
         let contents = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         // The address right after "listening on": the line's metadata, printed before
         // the message, names the upstream's address too.
-        guard let line = contents.split(separator: "\n").first(where: { $0.contains("listening on") }),
-              let range = line.range(of: #"listening on 127\.0\.0\.1:\d+"#, options: .regularExpression),
+        guard let line = contents.split(separator: "\n").first(where: { $0.contains("pbauth \(role) \(listening)") }),
+              let range = line.range(of: listening + #" 127\.0\.0\.1:\d+"#, options: .regularExpression),
               let port = Int(line[range].split(separator: ":").last ?? "") else {
             throw BenchError.setupFailed("no port in \(log)")
         }
         return port
+    }
+}
+
+/// The CA and the server certificate of `load --tls`, made with the openssl command-line
+/// tool (P-256 keys; the certificate names 127.0.0.1 and localhost).
+enum BenchCertificates {
+    static func make(in folder: String) throws -> (ca: String, certificate: String, key: String) {
+        let ca = folder + "/ca.pem", caKey = folder + "/ca.key"
+        let certificate = folder + "/server.pem", key = folder + "/server.key", request = folder + "/server.csr"
+        let extensions = folder + "/server.cnf"
+        try Data("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n".utf8)
+            .write(to: URL(fileURLWithPath: extensions))
+        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", caKey,
+                     "-out", ca, "-days", "2", "-subj", "/CN=pbauth-bench CA"])
+        try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                     "-out", request, "-subj", "/CN=pbauth-bench server"])
+        try openssl(["x509", "-req", "-in", request, "-CA", ca, "-CAkey", caKey, "-set_serial", "1", "-days", "2",
+                     "-extfile", extensions, "-out", certificate])
+        for file in [caKey, key] { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file) }
+        return (ca, certificate, key)
+    }
+
+    private static func openssl(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError.setupFailed("openssl \(arguments.first ?? "") failed") }
     }
 }

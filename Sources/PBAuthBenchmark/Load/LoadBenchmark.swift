@@ -6,7 +6,7 @@ import Foundation
 /// process, and prints a table and one JSON line.
 ///
 ///     pbauth-bench load check login password mixed idle [--duration S] [--connections N]
-///         [--in-flight K] [--clients C] [--idle-connections N]
+///         [--in-flight K] [--clients C] [--idle-connections N] [--tls]
 ///     pbauth-bench load check --master HOST:PORT --user U --password P --broker B --token T
 enum LoadBenchmark {
     static func run(options: Options) async throws {
@@ -42,8 +42,10 @@ enum LoadBenchmark {
                 "scenario": scenario.rawValue,
                 "per_second": round1(report.primary.perSecond), "p50_ms": round3(report.primary.p50),
                 "p99_ms": round3(report.primary.p99), "max_ms": round3(report.primary.max),
-                "errors": report.primary.errors, "count": report.primary.count,
+                "errors": report.primary.errors, "count": report.primary.count, "tls": options.tls,
             ]
+            // Each login is a new connection and so one full TLS handshake (no resumption).
+            if scenario == .login, options.tls { row["handshakes_per_second"] = round1(report.primary.perSecond) }
             if scenario != .idle {
                 row["generator_cores"] = round3(report.generatorCores)
                 row["master_cores"] = round3(masterCores)
@@ -105,7 +107,7 @@ enum LoadBenchmark {
     }
 
     static func printRow(_ row: [String: Any]) {
-        let keys = ["scenario", "per_second", "p50_ms", "p99_ms", "max_ms", "errors", "generator_cores", "master_cores", "subordinate_cores",
+        let keys = ["scenario", "tls", "per_second", "handshakes_per_second", "p50_ms", "p99_ms", "max_ms", "errors", "generator_cores", "master_cores", "subordinate_cores",
                     "password_per_second", "password_p99_ms", "check_p99_ratio", "master_rss_mib", "password_threads",
                     "master_threads_over_half_a_core"]
         let text = keys.compactMap { key in row[key].map { "\(key)=\($0)" } }.joined(separator: "  ")
@@ -133,6 +135,9 @@ enum LoadBenchmark {
         @Option(help: "That user's password.") var password = "bench password"
         @Option(help: "The broker principal of a running master.") var broker = "bench-broker"
         @Option(help: "That broker principal's token.") var token: String?
+        @Flag(help: "TLS on every hop (load only): the daemons of its own serve TLS only, with a CA it makes with openssl, and the subordinate's upstream link is TLS; every connection of the generator is TLS.")
+        var tls = false
+        @Option(help: "With --tls and running brokers: the CA bundle that verifies them.") var ca: String?
 
         init() {}
 
@@ -144,6 +149,7 @@ enum LoadBenchmark {
                 throw ValidationError("\(name) must be at least 1")
             }
             if master != nil, token == nil { throw ValidationError("--master needs --token") }
+            if master != nil, tls, ca == nil { throw ValidationError("--tls with --master needs --ca") }
             if scenarios.isEmpty { scenarios = LoadPlan.Scenario.allCases }
         }
     }

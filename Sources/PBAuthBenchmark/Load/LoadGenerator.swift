@@ -1,17 +1,33 @@
 import Banana
 import Crypto
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
+import PBAuthProtocol
 import PerspectiveBroker
+import Synchronization
 
 /// The load-generating process: connects to running brokers and drives one
 /// scenario for a fixed time, then prints one JSON report on standard output.
 enum LoadGenerator {
     static let group = MultiThreadedEventLoopGroup.singleton
 
+    /// The TLS client of every connection, when the plan says TLS.
+    private static let tls = Mutex<TLSClientContext?>(nil)
+
+    /// A connection to 127.0.0.1:`port` (over TLS, verified as 127.0.0.1, when the plan says so).
+    static func connect(_ plan: LoadPlan, port: Int, group: any EventLoopGroup) async throws -> PBClientConnection {
+        let transport = tls.withLock { $0 }?.transport(serverName: plan.masterHost)
+        return try await PBClientConnection.connect(host: plan.masterHost, port: port, group: group, transport: transport)
+    }
+
     static func run(plan: LoadPlan) async throws {
         raiseOpenFileLimit()
+        if let ca = plan.tlsCA {
+            let context = try TLSClientContext(settings: TLSClientSettings(ca: ca), logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            tls.withLock { $0 = context }
+        }
         let report: GeneratorReport
         switch plan.scenario {
         case .check:
@@ -47,7 +63,7 @@ enum LoadGenerator {
 
     /// Cookies for the bench user, from password logins at the master.
     static func cookies(_ plan: LoadPlan) async throws -> [String] {
-        let connection = try await PBClientConnection.connect(host: plan.masterHost, port: plan.masterPort, group: group)
+        let connection = try await connect(plan, port: plan.masterPort, group: group)
         defer { Task { await connection.close() } }
         var cookies: [String] = []
         for _ in 0..<plan.cookies {
@@ -62,7 +78,7 @@ enum LoadGenerator {
     static func connectBrokers(_ plan: LoadPlan) async throws -> [(PBClientConnection, PBRemoteReference)] {
         var brokers: [(PBClientConnection, PBRemoteReference)] = []
         for _ in 0..<plan.connections {
-            let connection = try await PBClientConnection.connect(host: plan.masterHost, port: plan.masterPort, group: group)
+            let connection = try await connect(plan, port: plan.masterPort, group: group)
             brokers.append((connection, try await connection.login(username: Array(plan.broker.utf8), secret: Array(plan.token.utf8))))
         }
         return brokers
@@ -127,7 +143,7 @@ enum LoadGenerator {
                     while monotonicSeconds() < deadline {
                         let started = monotonicSeconds()
                         do {
-                            let connection = try await PBClientConnection.connect(host: plan.masterHost, port: port, group: loop)
+                            let connection = try await connect(plan, port: port, group: loop)
                             let avatar = try await connection.login(username: Array(plan.user.utf8), secret: cookie)
                             _ = try await avatar.callRemote("whoami")
                             await connection.close()
@@ -147,7 +163,7 @@ enum LoadGenerator {
     static func passwordLoad(_ plan: LoadPlan, until deadline: Double, into sink: SampleSink) async throws {
         var roots: [PBClientConnection] = []
         for _ in 0..<plan.clients {
-            roots.append(try await PBClientConnection.connect(host: plan.masterHost, port: plan.masterPort, group: group))
+            roots.append(try await connect(plan, port: plan.masterPort, group: group))
         }
         await withTaskGroup(of: LatencySamples.self) { tasks in
             for connection in roots {
@@ -202,7 +218,7 @@ enum LoadGenerator {
         let start = monotonicSeconds()
         for index in 0..<plan.clients {
             let began = monotonicSeconds()
-            let connection = try await PBClientConnection.connect(host: plan.masterHost, port: plan.masterPort, group: group)
+            let connection = try await connect(plan, port: plan.masterPort, group: group)
             held.append((connection, try await connection.login(username: Array(plan.user.utf8), secret: Array(cookies[index % cookies.count].utf8))))
             samples.add(monotonicSeconds() - began)
         }

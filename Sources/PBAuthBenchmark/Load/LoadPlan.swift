@@ -25,6 +25,8 @@ struct LoadPlan: Codable, Sendable {
     var cookies = 4
     var warmupSeconds = 1.0
     var durationSeconds = 5.0
+    /// The CA bundle of TLS brokers: every connection is TLS, verified against it; `nil`: plain TCP.
+    var tlsCA: String?
 }
 
 /// What the generator measured.

@@ -12,8 +12,8 @@ enum PBChannelSetup {
         lastConnectionID.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
-    /// Describes `channel`'s peer.
-    static func connectionInfo(for channel: any Channel) -> PBConnectionInfo {
+    /// Describes `channel`'s peer; `isTLS` says whether a TLS transport is below the broker.
+    static func connectionInfo(for channel: any Channel, isTLS: Bool = false) -> PBConnectionInfo {
         let address = channel.remoteAddress
         var text = "unknown"
         var isLoopback = false
@@ -21,7 +21,7 @@ enum PBChannelSetup {
             text = address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
             isLoopback = ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
         }
-        return PBConnectionInfo(id: nextConnectionID(), remoteAddress: text, isLoopback: isLoopback, channel: channel)
+        return PBConnectionInfo(id: nextConnectionID(), remoteAddress: text, isLoopback: isLoopback, isTLS: isTLS, channel: channel)
     }
 
     /// Installs the handlers; must run on `channel`'s event loop. Answers the broker.

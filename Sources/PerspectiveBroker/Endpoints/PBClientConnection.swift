@@ -20,9 +20,12 @@ public final class PBClientConnection: Sendable {
     /// Connects, chooses the dialect and sends the version; answers once calls may be sent.
     /// A server that has not offered its dialects and sent its version within `handshakeTimeout`
     /// is disconnected. Throws the socket error, or `PBCallError.connectionLost` if the server
-    /// closed (or was given up on) during the handshake.
+    /// closed (or was given up on) during the handshake. With a `transport` (TLS), its handlers
+    /// sit below the broker and the handshake timeout covers its handshake too; a failed TLS
+    /// handshake ends as `PBCallError.connectionLost` (the transport's own handler can tell why).
     public static func connect(host: String, port: Int, group: any EventLoopGroup, limits: BananaLimits = .twisted,
-                               logger: Logger? = nil, handshakeTimeout: Duration = .seconds(30)) async throws
+                               logger: Logger? = nil, handshakeTimeout: Duration = .seconds(30),
+                               transport: PBTransport? = nil) async throws
         -> PBClientConnection {
         let logger = logger ?? Logger(label: "pb.client", factory: { _ in SwiftLogNoOpLogHandler() })
         let channel = try await ClientBootstrap(group: group)
@@ -30,9 +33,10 @@ public final class PBClientConnection: Sendable {
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try transport?.install(channel)
                     _ = try PBChannelSetup.install(
                         on: channel, role: .client, settings: PBConnectionSettings(limits: limits, handshakeTimeout: handshakeTimeout), root: nil,
-                        connection: PBChannelSetup.connectionInfo(for: channel), logger: logger)
+                        connection: PBChannelSetup.connectionInfo(for: channel, isTLS: transport?.isTLS ?? false), logger: logger)
                 }
             }
             .connect(host: host, port: port).get()

@@ -7,7 +7,8 @@ import Synchronization
 /// A PB server: accepts TCP connections and serves each one a root object.
 public final class PBServer: Sendable {
     private struct State {
-        var serverChannel: (any Channel)?
+        /// The listening sockets (`start()` and any further `start(host:port:transport:)`).
+        var serverChannels: [any Channel] = []
         var connections: [UInt64: (channel: any Channel, broker: PBBroker)] = [:]
         /// Open connections by remote IP address.
         var connectionsBySource: [String: Int] = [:]
@@ -35,25 +36,43 @@ public final class PBServer: Sendable {
         self.root = root
     }
 
-    /// Binds and starts accepting; answers the bound port (useful with port 0).
-    /// Throws the socket error if the address cannot be bound.
+    /// Binds the configuration's address (with its `transport`) and starts accepting;
+    /// answers the bound port (useful with port 0). Throws the socket error if the address
+    /// cannot be bound.
     public func start() async throws -> Int {
+        try await start(host: configuration.host, port: configuration.port, transport: configuration.transport)
+    }
+
+    /// Binds one more listening address, whose connections go through `transport` (`nil`:
+    /// plain TCP), and starts accepting; answers the bound port. Every listener of one server
+    /// shares its root, its limits and its connection caps (`maxConnections` counts the
+    /// connections of all of them). Throws the socket error if the address cannot be bound.
+    public func start(host: String, port: Int, transport: PBTransport?) async throws -> Int {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture { try self.accept(channel) }
+                channel.eventLoop.makeCompletedFuture { try self.accept(channel, transport: transport) }
             }
-        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
-        state.withLock { $0.serverChannel = channel }
-        let port = channel.localAddress?.port ?? configuration.port
-        logger.info("PB server listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
-        return port
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        let isStopping = state.withLock { state in
+            if !state.isStopping { state.serverChannels.append(channel) }
+            return state.isStopping
+        }
+        if isStopping {
+            try? await channel.close()
+            throw ChannelError.ioOnClosedChannel
+        }
+        let boundPort = channel.localAddress?.port ?? port
+        logger.info("PB server listening", metadata: [
+            "host": "\(host)", "port": "\(boundPort)", "tls": "\(transport?.isTLS ?? false)",
+        ])
+        return boundPort
     }
 
-    private func accept(_ channel: any Channel) throws {
+    private func accept(_ channel: any Channel, transport: PBTransport?) throws {
         let source = channel.remoteAddress?.ipAddress ?? "unknown"
         // Checked and counted under one lock: connections accepted on other loops at the same
         // moment cannot all pass the check. Refused before anything is set up for them.
@@ -72,9 +91,11 @@ public final class PBServer: Sendable {
             countRefusal(refusal)
             throw ChannelError.ioOnClosedChannel
         }
-        let connection = PBChannelSetup.connectionInfo(for: channel)
+        let connection = PBChannelSetup.connectionInfo(for: channel, isTLS: transport?.isTLS ?? false)
         let broker: PBBroker
         do {
+            // The transport (TLS) below the broker: the broker's limits apply to what it hands up.
+            try transport?.install(channel)
             broker = try PBChannelSetup.install(
                 on: channel, role: .server, settings: PBConnectionSettings(configuration), root: root(connection),
                 connection: connection, logger: logger)
@@ -121,12 +142,13 @@ public final class PBServer: Sendable {
     }
 
     /// Makes `channel` one PB server connection, exactly as `PBServer` does for the connections
-    /// it accepts, minus the counting of connections (for servers with their own bootstrap,
+    /// it accepts on the configuration's address (its `transport` included), minus the counting of connections (for servers with their own bootstrap,
     /// and for fuzzing the whole broker in an embedded channel). Must run on `channel`'s
     /// event loop, before the channel is active.
     public static func configureConnection(_ channel: any Channel, configuration: PBServerConfiguration,
                                            root: any PBReferenceable, logger: Logger) throws {
-        let connection = PBChannelSetup.connectionInfo(for: channel)
+        let connection = PBChannelSetup.connectionInfo(for: channel, isTLS: configuration.transport?.isTLS ?? false)
+        try configuration.transport?.install(channel)
         _ = try PBChannelSetup.install(on: channel, role: .server, settings: PBConnectionSettings(configuration), root: root,
                                        connection: connection, logger: logger)
     }
@@ -146,12 +168,14 @@ public final class PBServer: Sendable {
     /// Stops accepting, lets calls in progress finish for at most `gracePeriod`, then closes
     /// every connection (pending calls fail, logout hooks run).
     public func stop(gracePeriod: Duration) async {
-        let serverChannel = state.withLock { state -> (any Channel)? in
+        let serverChannels = state.withLock { state -> [any Channel] in
             state.isStopping = true
-            defer { state.serverChannel = nil }
-            return state.serverChannel
+            defer { state.serverChannels = [] }
+            return state.serverChannels
         }
-        try? await serverChannel?.close()
+        for serverChannel in serverChannels {
+            try? await serverChannel.close()
+        }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: gracePeriod)
         while clock.now < deadline {

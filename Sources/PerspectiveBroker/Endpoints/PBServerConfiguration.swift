@@ -34,6 +34,9 @@ public struct PBServerConfiguration: Sendable {
     public var idleTimeout: Duration?
     /// What a connection may do before it has logged in.
     public var strangers: PBStrangerLimits
+    /// A layer such as TLS below the broker of every connection accepted on `host`:`port`;
+    /// `nil`: plain TCP. (`PBServer.start(host:port:transport:)` adds further listeners.)
+    public var transport: PBTransport?
 
     /// Creates a configuration; the defaults follow Twisted, plus a 30-second handshake
     /// timeout and the stranger limits of `PBStrangerLimits()`.
@@ -41,7 +44,8 @@ public struct PBServerConfiguration: Sendable {
                 maxExportedObjects: Int = 1024, maxCallsInFlightPerConnection: Int = 1000,
                 maxBufferedOutboundBytes: Int = 8 * 1024 * 1024, maxConnections: Int? = nil,
                 maxConnectionsPerSource: Int? = nil, handshakeTimeout: Duration? = .seconds(30),
-                idleTimeout: Duration? = nil, strangers: PBStrangerLimits = PBStrangerLimits()) {
+                idleTimeout: Duration? = nil, strangers: PBStrangerLimits = PBStrangerLimits(),
+                transport: PBTransport? = nil) {
         self.host = host
         self.port = port
         self.limits = limits
@@ -53,6 +57,7 @@ public struct PBServerConfiguration: Sendable {
         self.handshakeTimeout = handshakeTimeout
         self.idleTimeout = idleTimeout
         self.strangers = strangers
+        self.transport = transport
     }
 }
 

@@ -51,7 +51,8 @@ public struct PBConnectionInfo: Sendable, Hashable, CustomStringConvertible {
     public let remoteAddress: String
     /// Whether the peer connected over the loopback interface.
     public let isLoopback: Bool
-    /// Whether the connection is protected by TLS (always `false` for now).
+    /// Whether the connection is protected by TLS: it was accepted or made through a
+    /// `PBTransport` whose `isTLS` is true.
     public let isTLS: Bool
     /// The connection's channel, for `close()`; nil for a description made by hand.
     private let channel: (any Channel)?

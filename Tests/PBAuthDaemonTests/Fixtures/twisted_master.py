@@ -1,6 +1,7 @@
 """A small stock Twisted master that keeps the broker side of the pbauth contract.
 
-Usage: twisted_master.py BROKER_NAME TOKEN USERNAME COOKIE
+Usage: twisted_master.py BROKER_NAME TOKEN USERNAME COOKIE [CERT KEY]
+With CERT and KEY (PEM files) it listens over TLS (twisted[tls]) instead of plain TCP.
 One broker principal logs in with its token; authenticate_account checks PB's
 challenge-response against one user's cookie. Prints its port alone on the first
 line of standard output, then one line `via <json>` per authenticate_account call.
@@ -13,7 +14,7 @@ import time
 
 import pbauth
 from twisted.cred import checkers, portal
-from twisted.internet import reactor
+from twisted.internet import reactor, ssl
 from twisted.spread import pb
 from zope.interface import implementer
 
@@ -49,10 +50,16 @@ class Realm:
         return pb.IPerspective, Broker(self.username, self.cookie), lambda: None
 
 
-def main(broker, token, username, cookie):
+def main(broker, token, username, cookie, cert_file=None, key_file=None):
     checker = checkers.InMemoryUsernamePasswordDatabaseDontUse(**{broker: token.encode()})
     the_portal = portal.Portal(Realm(username, cookie.encode()), [checker])
-    port = reactor.listenTCP(0, pb.PBServerFactory(the_portal), interface="127.0.0.1")
+    factory = pb.PBServerFactory(the_portal)
+    if cert_file:
+        with open(cert_file) as cert, open(key_file) as key:
+            options = ssl.PrivateCertificate.loadPEM(cert.read() + key.read()).options()
+        port = reactor.listenSSL(0, factory, options, interface="127.0.0.1")
+    else:
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
     print(port.getHost().port, flush=True)
     reactor.run()
 
