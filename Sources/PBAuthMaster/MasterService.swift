@@ -81,6 +81,7 @@ public struct Master: Sendable {
         sample.connectionsOpen = server.connectionCount
         sample.connectionsRefused = server.refusedConnections
         sample.loginsThrottled = throttle.throttledAttempts
+        sample.tlsHandshakesFailed = tls?.failures.failedHandshakes
         let queued = checker.pool.queuedJobs
         let waits = checker.pool.takeWaitStatistics()
         sample.workers = [

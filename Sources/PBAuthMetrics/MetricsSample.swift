@@ -37,6 +37,8 @@ public struct MetricsSample: Sendable {
     public var connectionsRefused: [String: Int] = [:]
     /// Failed logins throttled since start.
     public var loginsThrottled: Int?
+    /// Failed TLS handshakes since start (nil without a TLS listener).
+    public var tlsHandshakesFailed: Int?
     /// The worker pools, by `pools` label.
     public var workers: [String: Workers] = [:]
     /// Records waiting for the next flush.
@@ -61,6 +63,7 @@ public struct MetricsSample: Sendable {
             if let counter = handles.refused[label] { Self.advance(counter, key: "refused." + cause, to: Int64(total)) }
         }
         if let loginsThrottled { Self.advance(handles.throttled, key: "throttled", to: Int64(loginsThrottled)) }
+        if let tlsHandshakesFailed { Self.advance(handles.tlsFailed, key: "tls.failed", to: Int64(tlsHandshakesFailed)) }
         for (pool, sample) in workers {
             guard let pool = handles.pools[pool] else { continue }
             pool.depth.record(sample.queued)
@@ -109,6 +112,7 @@ public struct MetricsSample: Sendable {
             ($0, Counter(label: PBAuthMetrics.Name.connectionsRefused, dimensions: [("cause", $0)]))
         })
         let throttled = Counter(label: PBAuthMetrics.Name.loginsThrottled)
+        let tlsFailed = Counter(label: PBAuthMetrics.Name.tlsHandshakesFailed)
         let pools = Dictionary(uniqueKeysWithValues: MetricsSample.pools.map { name in
             (name, Pool(name: name,
                         depth: Gauge(label: PBAuthMetrics.Name.workerQueueDepth, dimensions: [("pool", name)]),

@@ -28,6 +28,9 @@ public enum PBAuthMetrics {
         public static let connectionsRefused = "pbauth_connections_refused_total"
         /// Counter: failed logins answered late by the per-source throttle.
         public static let loginsThrottled = "pbauth_logins_throttled_total"
+        /// Counter: TLS handshakes that failed at a TLS listener (not TLS, nothing acceptable
+        /// offered, no valid client certificate, closed midway).
+        public static let tlsHandshakesFailed = "pbauth_tls_handshakes_failed_total"
         /// Gauge: jobs waiting for a worker thread, by `pool` (`database` or `scrypt`).
         public static let workerQueueDepth = "pbauth_worker_queue_depth"
         /// Counter: jobs a worker thread took, by `pool`.

@@ -74,6 +74,7 @@ public struct Subordinate: Sendable {
         sample.connectionsOpen = server.connectionCount
         sample.connectionsRefused = server.refusedConnections
         sample.loginsThrottled = throttle.throttledAttempts
+        sample.tlsHandshakesFailed = tls?.failures.failedHandshakes
         return sample
     }
 

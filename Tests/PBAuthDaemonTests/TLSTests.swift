@@ -162,8 +162,11 @@ struct TLSTests {
         let pki = try TestPKI()
         defer { pki.remove() }
         let cluster = try Cluster()
-        let master = try cluster.startTLSMaster(pki.listenerSettings.merging(["listen": "127.0.0.1:0", "idle_timeout": "2"]) { $1 })
+        let master = try cluster.startTLSMaster(pki.listenerSettings.merging([
+            "listen": "127.0.0.1:0", "idle_timeout": "2", "http_listen": "127.0.0.1:0",
+        ]) { $1 })
         let tlsPort = try #require(master.tls)
+        let http = try Cluster.httpPort(of: master.process, role: "master")
 
         // A stock PB client without TLS: nothing PB comes back; given up on within its handshake timeout.
         let clock = ContinuousClock()
@@ -201,6 +204,10 @@ struct TLSTests {
         #expect(master.process.waitForLine(timeout: 10) {
             $0.contains("failed TLS handshakes") && $0.contains("closed before the handshake finished")
         } != nil, "\(master.process.standardError.suffix(8))")
+        // And in the metrics: at least the plain PB peer and the silent TCP peer.
+        let metrics = try #require(try await httpGet(port: http, "/metrics"))
+        let failed = Cluster.metric("pbauth_tls_handshakes_failed_total", in: metrics.body)
+        #expect(failed.map { $0 >= 2 } == true, "pbauth_tls_handshakes_failed_total = \(String(describing: failed))")
     }
 
     @Test func sighupRotatesTheCertificateWithoutDroppingConnections() async throws {
