@@ -77,11 +77,7 @@ public struct Master: Sendable {
     /// throttled logins, the worker pools, pending activity, locked accounts (one quick read
     /// on a database thread) and the sizes of the database and its write-ahead log.
     public func metricsSample() async -> MetricsSample {
-        var sample = MetricsSample()
-        sample.connectionsOpen = server.connectionCount
-        sample.connectionsRefused = server.refusedConnections
-        sample.loginsThrottled = throttle.throttledAttempts
-        sample.tlsHandshakesFailed = tls?.failures.failedHandshakes
+        var sample = MetricsSample(server: server, throttle: throttle, tls: tls)
         let queued = checker.pool.queuedJobs
         let waits = checker.pool.takeWaitStatistics()
         sample.workers = [

@@ -70,12 +70,7 @@ public struct Subordinate: Sendable {
     /// The subordinate's levels and running totals, for the metrics (the link's own state is
     /// recorded as it changes).
     public func metricsSample() async -> MetricsSample {
-        var sample = MetricsSample()
-        sample.connectionsOpen = server.connectionCount
-        sample.connectionsRefused = server.refusedConnections
-        sample.loginsThrottled = throttle.throttledAttempts
-        sample.tlsHandshakesFailed = tls?.failures.failedHandshakes
-        return sample
+        MetricsSample(server: server, throttle: throttle, tls: tls)
     }
 
     /// The token: the file's first line, without surrounding white space.

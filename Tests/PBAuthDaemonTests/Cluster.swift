@@ -95,11 +95,16 @@ final class Cluster: @unchecked Sendable {
     }
 
     static func listeningPort(of process: RunningProcess, role: String) throws -> Int {
-        guard let line = process.waitForLine(timeout: 30, where: { $0.contains("pbauth \(role) listening on") }),
-              let range = line.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
-              let port = Int(line[range].split(separator: ":").last ?? "")
+        try loggedPort(of: process, "pbauth \(role) listening on", failure: "\(role) did not start")
+    }
+
+    /// The port of the first line of `process` holding `announcement` followed by ` 127.0.0.1:PORT`.
+    static func loggedPort(of process: RunningProcess, _ announcement: String, failure: String) throws -> Int {
+        guard let line = process.waitForLine(timeout: 30, where: { $0.contains(announcement + " 127.0.0.1:") }),
+              let start = line.range(of: announcement + " 127.0.0.1:")?.upperBound,
+              let port = Int(line[start...].prefix(while: \.isNumber))
         else {
-            throw ClusterError.didNotStart("\(role) did not start:\n" + process.standardError.joined(separator: "\n"))
+            throw ClusterError.didNotStart("\(failure):\n" + process.standardError.joined(separator: "\n"))
         }
         return port
     }
@@ -108,13 +113,7 @@ final class Cluster: @unchecked Sendable {
 extension Cluster {
     /// The port of the HTTP listener (`http_listen`) that `process` logged.
     static func httpPort(of process: RunningProcess, role: String) throws -> Int {
-        guard let line = process.waitForLine(timeout: 30, where: { $0.contains("pbauth \(role) http listening on") }),
-              let range = line.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
-              let port = Int(line[range].split(separator: ":").last ?? "")
-        else {
-            throw ClusterError.didNotStart("\(role) did not start its HTTP listener:\n" + process.standardError.joined(separator: "\n"))
-        }
-        return port
+        try loggedPort(of: process, "pbauth \(role) http listening on", failure: "\(role) did not start its HTTP listener")
     }
 
     /// The value of the Prometheus series `series` (name with its labels as printed) in `text`.

@@ -45,13 +45,7 @@ extension Cluster {
 
     /// The port of the line `pbauth ROLE listening for TLS on 127.0.0.1:PORT`.
     static func tlsPort(of process: RunningProcess, role: String) throws -> Int {
-        guard let line = process.waitForLine(timeout: 30, where: { $0.contains("pbauth \(role) listening for TLS on") }),
-              let range = line.range(of: #"listening for TLS on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
-              let port = Int(line[range].split(separator: ":").last ?? "")
-        else {
-            throw ClusterError.didNotStart("\(role) did not listen for TLS:\n" + process.standardError.joined(separator: "\n"))
-        }
-        return port
+        try loggedPort(of: process, "pbauth \(role) listening for TLS on", failure: "\(role) did not listen for TLS")
     }
 }
 
