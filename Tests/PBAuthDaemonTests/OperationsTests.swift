@@ -146,8 +146,8 @@ struct OperationsTests {
         let master = try cluster.startMaster(extra: Self.http + ["--set", "session_lifetime=1", "--set", "session_retention=1"])
         let http = try Cluster.httpPort(of: master.process, role: "master")
         for _ in 0..<3 { _ = try await Client.authenticate(master.port, "alice", "pw") }
-        #expect(try Self.sqlite(cluster.database, "print(db.execute('SELECT count(*) FROM sessions').fetchone()[0])") == "3\n")
-        // Ended after 1 s, deleted 1 s later by a sweep that runs every second: look for at most 20 s.
+        // Ended after 1 s, deleted 1 s later by a sweep that runs every second: look for at most
+        // 20 s. (On a busy machine the first may already be gone; the metric below counts all three.)
         var remaining = "3\n"
         for _ in 0..<100 {
             remaining = try Self.sqlite(cluster.database, "print(db.execute('SELECT count(*) FROM sessions').fetchone()[0])")
