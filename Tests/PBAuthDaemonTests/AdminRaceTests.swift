@@ -13,7 +13,14 @@ struct AdminRaceTests {
     /// Password hashes queued ahead of alice's: each costs one scrypt at `scrypt_ln=14`
     /// (tens of milliseconds here), on the master's one password thread, so that alice's check
     /// is still waiting while the admin's change commits.
-    static let hashesAhead = 8
+    static let hashesAhead = 16
+
+    /// The account's count of password attempts that hold a place, from `pbauth account list --json`.
+    func failedAttempts(of account: String, _ cluster: Cluster) throws -> Int? {
+        let listing = try cluster.admin(["account", "list", "--json", "--database", cluster.database])
+        let accounts = try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [[String: Any]]
+        return accounts?.first { $0["name"] as? String == account }?["failed_attempts"] as? Int
+    }
 
     @Test(arguments: [
         ["account", "disable", "alice"],
@@ -34,8 +41,14 @@ struct AdminRaceTests {
             let failure = await remoteFailure { _ = try await Client.authenticate(port, "alice", "alice password") }
             return (failure, Date())
         }
-        // Alice's attempt took its place (the account was read) and waits behind the others.
-        try await Task.sleep(for: .milliseconds(150))
+        // Wait until alice's attempt took its place in the count (so her check has read the
+        // account) while it waits behind the others: only then does the change race it.
+        var began = false
+        for _ in 0..<200 where !began {
+            began = try failedAttempts(of: "alice", cluster) == 1
+            if !began { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        try #require(began, "alice's check never took its place in the count")
         try cluster.admin(change + ["--database", cluster.database], input: "a new password\n")
         let committed = Date()
 
