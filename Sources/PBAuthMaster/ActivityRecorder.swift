@@ -147,7 +147,7 @@ struct LoginRecord: Sendable {
 /// row with source `*`.
 ///
 /// So a flood adds at most `rowsPerWindow` + `maxSources` + 1 rows per window, about
-/// 3,000 a minute with the defaults, whatever its rate or number of sources; a failure from
+/// 2,000 a minute with the defaults, whatever its rate or number of sources; a failure from
 /// a quiet source is still recorded in full. Successes are never coalesced.
 struct FailureCoalescing: Sendable {
     static let windowSeconds: Int64 = 60

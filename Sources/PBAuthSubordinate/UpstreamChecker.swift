@@ -24,7 +24,7 @@ final class UpstreamChecker: Checker {
             let answer = try await call("authenticate_account", [.string(username), .bytes(challenge), .bytes(response)],
                                         keywords: try forwarded(via, always: true))
             guard let status = AuthenticationStatus(jellyValue: answer) else { throw AuthenticationFailure.upstreamUnavailable }
-            PBAuthMetrics.loginSucceeded(method, reason: status.kind == .broker ? "token" : status.master ? "password" : "cookie")
+            PBAuthMetrics.loginSucceeded(method, reason: status.secretKind)
             return status
         } catch {
             PBAuthMetrics.loginFailed(method, typeName: AuthenticationFailure(local: error)?.typeName)

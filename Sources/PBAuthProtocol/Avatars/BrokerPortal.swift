@@ -65,7 +65,7 @@ public struct BrokerPortal: PBPortal {
         throttle?.succeeded(source: connection.remoteAddress)
         logger.info("login", metadata: [
             "account": "\(status.username)", "kind": "\(status.kind.rawValue)",
-            "method": "\(status.kind == .broker ? "token" : status.master ? "password" : "cookie")",
+            "method": "\(status.secretKind)",
             "source": "\(connection.remoteAddress)",
         ])
         if let makeAvatar { return try await makeAvatar(status, mind) }

@@ -34,6 +34,12 @@ public struct AuthenticationStatus: Sendable, Equatable {
         self.cookie = cookie
     }
 
+    /// What the login proved, for log lines and metrics: "token" (a broker principal),
+    /// "password" (a new session was started) or "cookie". Never the secret itself.
+    public var secretKind: String {
+        kind == .broker ? "token" : master ? "password" : "cookie"
+    }
+
     /// The same status without its cookie (what `whoami` answers).
     public var withoutCookie: AuthenticationStatus {
         var copy = self
