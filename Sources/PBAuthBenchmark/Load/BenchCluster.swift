@@ -18,6 +18,7 @@ final class BenchCluster {
     /// TLS on every hop: the CA bundle the generator verifies the brokers with.
     private let tls: Bool
     private var tlsCA: String?
+    private let pbauthPath: String?
 
     init(options: LoadBenchmark.Options) throws {
         user = options.user
@@ -25,6 +26,7 @@ final class BenchCluster {
         passwordThreads = options.passwordThreads
         broker = options.broker
         tls = options.tls
+        pbauthPath = options.pbauth
         tlsCA = options.tls ? options.ca : nil
         if let master = options.master {
             guard let endpoint = Self.port(of: master), let token = options.token else {
@@ -47,9 +49,26 @@ final class BenchCluster {
         endpoint.split(separator: ":").last.flatMap { Int($0) }
     }
 
+    /// The `pbauth` binary whose daemons are measured: `--pbauth`, or the one beside this one.
     private var pbauth: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        pbauthPath ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("pbauth").path
+    }
+
+    /// Whether `process` stopped at once because its build does not know the throttle's setting.
+    private func knowsNoThrottle(_ process: Process, log: String) -> Bool {
+        for _ in 0..<100 {
+            if let contents = try? String(contentsOfFile: log, encoding: .utf8) {
+                if contents.contains("unknown setting 'throttle_free_failures'") {
+                    process.waitUntilExit()
+                    return true
+                }
+                if contents.contains("listening") { return false }
+            }
+            if !process.isRunning { return false }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
     }
 
     private func startOwn() throws {
@@ -76,12 +95,19 @@ final class BenchCluster {
                       "--set", "tls_certificate=\(files.certificate)", "--set", "tls_key=\(files.key)"]
             upstreamTLS = ["--set", "upstream_tls=true", "--set", "upstream_ca=\(files.ca)"]
         }
-        let master = try start(["master", "--database", database] + listen + [
-                                "--set", "password_threads=\(passwordThreads)", "--set", Self.unthrottled], log: folder + "/master.log")
+        // A build older than the login throttle (an A/B baseline) is started without its setting.
+        var unthrottled = ["--set", Self.unthrottled]
+        var master = try start(["master", "--database", database] + listen + ["--set", "password_threads=\(passwordThreads)"]
+                               + unthrottled, log: folder + "/master.log")
+        if knowsNoThrottle(master, log: folder + "/master.log") {
+            unthrottled = []
+            master = try start(["master", "--database", database] + listen + ["--set", "password_threads=\(passwordThreads)"],
+                               log: folder + "/master.log")
+        }
         masterPID = master.processIdentifier
         masterPort = try waitForPort(log: folder + "/master.log", role: "master")
         let subordinate = try start(["subordinate", "--upstream", "127.0.0.1:\(masterPort)", "--broker", "bench-edge",
-                                     "--token-file", tokenFile] + listen + upstreamTLS + ["--set", Self.unthrottled],
+                                     "--token-file", tokenFile] + listen + upstreamTLS + unthrottled,
                                     log: folder + "/edge.log")
         subordinatePID = subordinate.processIdentifier
         subordinatePort = try waitForPort(log: folder + "/edge.log", role: "subordinate")

@@ -52,12 +52,18 @@ enum LoadGenerator {
         let warm = SampleSink()
         try await load(monotonicSeconds() + plan.warmupSeconds, warm)
         let sink = SampleSink()
+        emitLine(windowStart)
         let cpuStart = processCPUSeconds(), start = monotonicSeconds()
         try await load(start + plan.durationSeconds, sink)
         let wall = monotonicSeconds() - start
+        emitLine(windowEnd)
         return GeneratorReport(scenario: plan.scenario.rawValue, primary: sink.samples.summary(duration: wall),
                                secondary: nil, generatorCores: (processCPUSeconds() - cpuStart) / wall)
     }
+
+    /// The lines that tell the orchestrator where the measured window starts and ends, so
+    /// that it reads the servers' CPU times over that window only (not set-up, not warm-up).
+    static let windowStart = "WINDOW START", windowEnd = "WINDOW END"
 
     // MARK: Scenarios
 
@@ -199,9 +205,11 @@ enum LoadGenerator {
         async let passwordRun: Void = passwordLoad(passwordPlan, until: deadline, into: passwords)
         // Let the password load reach full speed before measuring checks.
         try await Task.sleep(for: .seconds(plan.warmupSeconds))
+        emitLine(windowStart)
         let checkStart = monotonicSeconds()
         await checkLoad(brokers, calls: calls, until: deadline, into: checks)
         let checkDuration = monotonicSeconds() - checkStart
+        emitLine(windowEnd)
         try await passwordRun
         for (connection, _) in brokers { await connection.close() }
         let wall = monotonicSeconds() - start

@@ -12,9 +12,24 @@ enum ProcessProbe {
         return nil
     }
 
+    /// User and system CPU seconds a process (or thread) has used, apart.
+    struct CPUTimes: Sendable {
+        var user: Double
+        var system: Double
+
+        static func - (after: CPUTimes, before: CPUTimes) -> CPUTimes {
+            CPUTimes(user: after.user - before.user, system: after.system - before.system)
+        }
+    }
+
     /// User + system CPU seconds the process has used, or nil.
     static func cpuSeconds(pid: Int32) -> Double? {
-        cpuSeconds(statPath: "/proc/\(pid)/stat")
+        cpuTimes(pid: pid).map { $0.user + $0.system }
+    }
+
+    /// User and system CPU seconds the process has used (all its threads), or nil.
+    static func cpuTimes(pid: Int32) -> CPUTimes? {
+        cpuTimes(statPath: "/proc/\(pid)/stat")
     }
 
     /// CPU seconds used so far by each thread of the process, by thread id.
@@ -22,7 +37,7 @@ enum ProcessProbe {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         var seconds: [String: Double] = [:]
         for task in tasks {
-            seconds[task] = cpuSeconds(statPath: "/proc/\(pid)/task/\(task)/stat")
+            seconds[task] = cpuTimes(statPath: "/proc/\(pid)/task/\(task)/stat").map { $0.user + $0.system }
         }
         return seconds
     }
@@ -32,13 +47,14 @@ enum ProcessProbe {
         after.filter { task, used in (used - (before[task] ?? 0)) / wall > 0.5 }.count
     }
 
-    private static func cpuSeconds(statPath: String) -> Double? {
+    /// Clock ticks (`_SC_CLK_TCK`, 100 on Linux: 10 ms) are the unit of /proc's times.
+    private static func cpuTimes(statPath: String) -> CPUTimes? {
         guard let stat = try? String(contentsOfFile: statPath, encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // After the command name: state is field 3, utime field 14, stime field 15 (1-based over the whole line).
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return (user + system) / ticks
+        return CPUTimes(user: user / ticks, system: system / ticks)
     }
 }
