@@ -15,6 +15,8 @@ final class MasterChecker: Checker {
     let activity: ActivityRecorder
     /// Which names may make broker calls, cached for at most a second, and their connections.
     let principals = BrokerPrincipals()
+    /// Users' live sessions as the last check read them, while the database has not changed.
+    let cookies: CookieCheckCache
     /// Rings when a flush is due before the next interval (enough records wait).
     let flushRequests: AsyncStream<Void>
     private let flushRequester: AsyncStream<Void>.Continuation
@@ -36,6 +38,7 @@ final class MasterChecker: Checker {
             configuration: configuration.storeConfiguration,
             threads: AccountStorePool.Threads(database: configuration.databaseThreads, passwords: configuration.passwordThreads,
                                               databaseQueue: configuration.databaseQueue, passwordQueue: configuration.passwordQueue))
+        cookies = CookieCheckCache(changes: pool.changes)
     }
 
     /// Writes what the activity recorder holds; called periodically and at shutdown.
@@ -45,10 +48,18 @@ final class MasterChecker: Checker {
     func flush() async throws -> Int {
         let pending = activity.drain()
         guard !pending.lastSeen.isEmpty || !pending.records.isEmpty else { return pending.dropped }
+        let changes = pool.changes
         do {
-            try await pool.write(bounded: false) { store in
-                try store.recordActivity(lastSeen: pending.lastSeen, audit: pending.records.map(\.auditEntry))
+            let (before, after) = try await pool.write(bounded: false) { store in
+                // Taken holding the write lock (BEGIN IMMEDIATE), then after the commit.
+                let before = try store.writeTransaction {
+                    let before = changes.stamp()
+                    try store.recordActivity(lastSeen: pending.lastSeen, audit: pending.records.map(\.auditEntry))
+                    return before
+                }
+                return (before, changes.stamp())
             }
+            cookies.committed(before: before, after: after)
         } catch {
             // Nothing is lost to a failed write (a lock held too long): the next flush tries again.
             activity.restore(pending)
@@ -90,13 +101,17 @@ final class MasterChecker: Checker {
         let configuration = self.configuration
         let activity = self.activity
         let principals = self.principals
+        let cookies = self.cookies, changes = pool.changes
         // The check only reads, and checks that arrive together share one read transaction;
         // the rare outcomes that write (a failure to count, a session to start) write after.
         let step = try await read { store in
+            // Taken before this job's first read (or, in a batch, before its transaction began).
+            let stamp = store.snapshotStamp ?? changes.stamp()
             // The path first: a call through a revoked broker principal decides nothing else.
             if let refusal = try principals.refusal(of: via, store: store) { return CheckStep.decided(.failure(refusal)) }
             return try Self.checkChallenge(store: store, username: username, challenge: challenge, response: response,
-                                           now: time, configuration: configuration, activity: activity)
+                                           now: time, configuration: configuration, activity: activity,
+                                           remember: stamp.map { stamp in { cookies.remember(username, name: $0, stamp: stamp, sessions: $1) } })
         }
         let result: CheckResult
         switch step {
@@ -110,6 +125,27 @@ final class MasterChecker: Checker {
         activity.record(LoginRecord(time: time, action: via.isEmpty ? "login" : "authenticate_account", account: username,
                                     outcome: result.outcome, reason: result.reason, brokerPath: via, source: source))
         return try result.get()
+    }
+
+    /// The check of a cookie that matches a live session as the last check of `username` read
+    /// it, answered at once on the caller's thread (an event loop): only while the database has
+    /// not changed since that read and the path's principals are cached as enabled. Nil: no
+    /// such answer, ask `authenticateAccount`. Audited and counted as that one would be.
+    func authenticateAccountAtOnce(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) -> AuthenticationStatus? {
+        guard let entry = cookies.entry(username), case .success? = principals.cachedVerdict(via) else { return nil }
+        let time = now()
+        let idleLimit = configuration.idleLimit
+        for session in entry.sessions where session.expires > time {
+            guard Self.isWithinIdleLimit(session: session.id, lastSeen: session.lastSeen, now: time, idleLimit: idleLimit, activity: activity),
+                  PBLoginChallenge.responseMatches(response, hashedSecret: session.verifier, challenge: challenge) else { continue }
+            activity.sessionUsed(session.id, at: time)
+            let status = AuthenticationStatus(username: entry.name, kind: .user, master: false, session: session.id,
+                                              expires: Self.effectiveExpiry(session.expires, now: time, configuration: configuration))
+            activity.record(LoginRecord(time: time, action: via.isEmpty ? "login" : "authenticate_account", account: username,
+                                        outcome: "success", reason: "cookie", brokerPath: via, source: source))
+            return status
+        }
+        return nil
     }
 
     /// Checks a clear password (the master's root method `authenticate`) and starts a session.
@@ -227,12 +263,22 @@ final class MasterChecker: Checker {
     /// LockedOut, a matching password verifier (or broker token),
     /// AuthenticationCookieMismatch, InvalidPassword. The outcomes that change the
     /// database are answered as a `CheckWrite` for `apply`.
+    ///
+    /// `remember`, when given, receives an enabled user's name and live sessions with their
+    /// verifiers (for `CookieCheckCache`).
     static func checkChallenge(store: AccountStore, username: String, challenge: [UInt8], response: [UInt8], now: Int64,
-                               configuration: MasterConfiguration, activity: ActivityRecorder) throws -> CheckStep {
+                               configuration: MasterConfiguration, activity: ActivityRecorder,
+                               remember: ((String, [CookieCheckCache.Session]) -> Void)? = nil) throws -> CheckStep {
         guard let (account, candidates) = try store.accountWithLiveSessions(named: username, now: now) else {
             return .decided(.failure(.noSuchAccount))
         }
         if account.disabled { return .decided(.failure(.accountDisabled)) }
+        if let remember, account.kind == .user, !candidates.isEmpty, candidates.count <= CookieCheckCache.maximumSessions {
+            remember(account.name, candidates.map {
+                CookieCheckCache.Session(id: $0.id, expires: $0.expires, lastSeen: $0.lastSeen,
+                                         verifier: store.md5CookieVerifier(forSessionID: $0.id))
+            })
+        }
 
         // Only users have sessions; uses not yet written count against the idle limit.
         let sessions = account.kind == .user ? candidates.filter {

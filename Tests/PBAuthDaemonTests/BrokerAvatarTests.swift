@@ -85,6 +85,37 @@ struct BrokerAvatarTests {
         #expect(status["locked"]?.boolValue == true)
     }
 
+    /// Repeated checks of one cookie are answered from what the first read (no database
+    /// thread): the same answer each time, until an admin's change in another process.
+    @Test(arguments: [false, true])
+    func repeatedChecksAnswerAlikeUntilAnAdminsChange(atSubordinate: Bool) async throws {
+        let (connection, broker) = try await brokerAvatar(atSubordinate ? edgePort : masterPort)
+        defer { Task { await connection.close() } }
+        let login = try #require(try await Client.authenticate(masterPort, "carol", "carol password").dictionaryValue)
+        let cookie = try #require(login["cookie"]?.stringValue)
+        let first = try #require(try await check(broker, "carol", secret: cookie).dictionaryValue)
+        for _ in 0..<20 {
+            let status = try #require(try await check(broker, "carol", secret: cookie).dictionaryValue)
+            // `expires` may move on with the idle limit; the rest is the same answer.
+            for key in ["username", "kind", "master", "session"] { #expect(status[key] == first[key]) }
+            #expect(status.entries.count == first.entries.count && status["cookie"] == nil)
+        }
+        #expect(await remoteFailure { _ = try await check(broker, "carol", secret: "not it") }?.type == "pbauth.AuthenticationCookieMismatch")
+
+        let session = try #require(login["session"]?.stringValue)
+        _ = try cluster.admin(["session", "revoke", "carol", "--session", session, "--database", cluster.database])
+        #expect(await remoteFailure { _ = try await check(broker, "carol", secret: cookie) }?.type == "pbauth.InvalidPassword")
+
+        let again = try #require(try await Client.authenticate(masterPort, "carol", "carol password").dictionaryValue?["cookie"]?.stringValue)
+        _ = try await check(broker, "carol", secret: again)
+        _ = try await check(broker, "carol", secret: again)
+        _ = try cluster.admin(["account", "disable", "carol", "--database", cluster.database])
+        let f = await remoteFailure { _ = try await check(broker, "carol", secret: again) }
+        #expect(f?.type == "pbauth.AccountDisabled")
+        print("DEBUG failure", String(describing: f))
+        for p in cluster.processes { print("DEBUG", p.standardError.suffix(30).joined(separator: "\n")) }
+    }
+
     @Test func accountFactsAndRevocation() async throws {
         let (connection, broker) = try await brokerAvatar(edgePort)
         defer { Task { await connection.close() } }

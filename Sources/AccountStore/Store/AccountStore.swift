@@ -16,6 +16,10 @@ public final class AccountStore {
     /// the rest of a cookie check. Bounded; the store is confined to one thread.
     var cookieVerifierCache: [String: [UInt8]] = [:]
     static let cookieVerifierCacheLimit = 65_536
+    /// Inside a batch of reads that share one read transaction (`AccountStorePool.read`): the
+    /// database's change stamp taken before that transaction began, so that what the batch
+    /// reads may be trusted while `DatabaseChangeWatch.stamp()` answers the same. Nil elsewhere.
+    public internal(set) var snapshotStamp: DatabaseChangeWatch.Stamp?
 
     private init(database: Database, secrets: SecretDerivation, configuration: StoreConfiguration) {
         self.database = database

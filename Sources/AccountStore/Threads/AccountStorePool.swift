@@ -33,11 +33,17 @@ public final class AccountStorePool: Sendable {
 
     private let database: WorkerPool<AccountStore>
     private let passwords: WorkerPool<AccountStore>
+    /// Whether the database may have changed since a read: attached by the initialiser that
+    /// opens a database file, else it answers nil (nothing read may be trusted later).
+    public let changes: DatabaseChangeWatch
 
     /// Opens one store per thread with `open` (on that thread). Throws the first error met.
     public init(threads: Threads, open: @escaping @Sendable () throws -> AccountStore) throws {
+        let changes = DatabaseChangeWatch()
+        self.changes = changes
         database = try WorkerPool(name: "database", count: threads.database, maxQueuedJobs: threads.databaseQueue,
-                                  makeResource: open, close: { $0.close() }, readBatch: Self.inOneSnapshot)
+                                  makeResource: open, close: { $0.close() },
+                                  readBatch: { store, jobs in Self.inOneSnapshot(store, stamp: changes.stamp(), jobs) })
         do {
             // Every queued hash wakes a sleeping thread: a hash is long, parallelism up to the cap is the point.
             passwords = try WorkerPool(name: "scrypt", count: threads.passwords, background: true, jobsPerAwakeThread: 0,
@@ -54,6 +60,8 @@ public final class AccountStorePool: Sendable {
         try self.init(threads: threads) {
             try AccountStore.open(databasePath: databasePath, keyPath: keyPath, configuration: configuration)
         }
+        // Every thread has its connection open: the wal-index exists and keeps its size.
+        changes.attach(databasePath: databasePath)
     }
 
     /// Runs `body`, which must only read, on a database thread, in a read transaction that it
@@ -84,17 +92,22 @@ public final class AccountStorePool: Sendable {
 
     /// Finishes what is queued, stops the threads and closes every connection.
     public func close() {
+        changes.stopAnswering()
         database.shutdown()
         passwords.shutdown()
+        changes.release()
     }
 
-    /// Runs a batch of read-only jobs in one read transaction of `store`; if the transaction
-    /// cannot be opened, the jobs still run (each statement then reads on its own).
-    static func inOneSnapshot(_ store: AccountStore, _ jobs: () -> Void) {
+    /// Runs a batch of read-only jobs in one read transaction of `store`, whose
+    /// `snapshotStamp` is then `stamp` (taken before the transaction began); if the
+    /// transaction cannot be opened, the jobs still run (each statement then reads on its own).
+    static func inOneSnapshot(_ store: AccountStore, stamp: DatabaseChangeWatch.Stamp?, _ jobs: () -> Void) {
         var ran = false
         do {
             try store.readSnapshot {
                 ran = true
+                store.snapshotStamp = stamp
+                defer { store.snapshotStamp = nil }
                 jobs()
             }
         } catch {

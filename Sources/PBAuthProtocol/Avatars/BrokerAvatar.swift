@@ -35,6 +35,22 @@ final class BrokerAvatar: PBReferenceable {
         }
     }
 
+    /// A cookie check the checker can answer at once (see `Checker.authenticateAccountAtOnce`):
+    /// no task, no thread hop. Anything else, a malformed call included, goes to `remoteMessage`.
+    func remoteMessageAtOnce(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) -> Result<JellyValue, any Error>? {
+        guard method == "authenticate_account" else { return nil }
+        let started = ContinuousClock.now
+        let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
+        guard (try? arguments.expect(3...4, keywords: ["via"])) != nil,
+              let username = try? arguments.text(0, "username"), let challenge = try? arguments.bytes(1, "challenge"),
+              let response = try? arguments.bytes(2, "response"), let path = try? path(arguments, at: 3),
+              let status = checker.authenticateAccountAtOnce(username: username, challenge: challenge, response: response,
+                                                             via: path, source: context.connection.remoteAddress) else { return nil }
+        PBAuthMetrics.brokerCall(method, .success)
+        PBAuthMetrics.checkTook(ContinuousClock.now - started, path: .broker)
+        return .success(status.jellyValue)
+    }
+
     private func answer(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
         let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
         do {

@@ -12,6 +12,11 @@ public protocol Checker: Sendable {
     /// Throws `AuthenticationFailure`.
     func authenticateAccount(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) async throws -> AuthenticationStatus
 
+    /// Answers `authenticateAccount` at once, on the caller's thread (an event loop), when
+    /// it can without waiting for anything and without blocking; nil when it cannot (then
+    /// call `authenticateAccount`). Only a success may be answered this way.
+    func authenticateAccountAtOnce(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) -> AuthenticationStatus?
+
     /// The public facts of an account: `{"username", "disabled", "created", "last_login"}`.
     /// `via` names the broker principals the call passed through, as for `authenticateAccount`.
     func getAccount(username: String, via: [String]) async throws -> JellyValue
@@ -34,6 +39,11 @@ public protocol Checker: Sendable {
 }
 
 extension Checker {
+    /// No answer at once: every check waits for `authenticateAccount`.
+    public func authenticateAccountAtOnce(username: String, challenge: [UInt8], response: [UInt8], via: [String], source: String) -> AuthenticationStatus? {
+        nil
+    }
+
     /// Nothing to check here: the upstream checks the path of every call it is forwarded.
     public func checkBrokerPath(_ path: [String]) async throws {}
 

@@ -443,6 +443,12 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
         let arguments = resolved.arrayValue ?? call.arguments
         let keywords = resolveIncoming(call.keywords)
         let context = PBCallContext(connection: connection, broker: self)
+        if let outcome = target.remoteMessageAtOnce(call.method, arguments: arguments, keywords: keywords, context: context) {
+            // Answered without a task; the answer goes out with this loop turn's others.
+            finishCall(call, target: target, outcome: outcome)
+            scheduleFlush()
+            return
+        }
         if callsInFlight.wrappingAdd(1, ordering: .relaxed).newValue >= maxCallsInFlight {
             updateReading()
         }

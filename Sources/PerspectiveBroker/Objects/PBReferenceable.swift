@@ -22,11 +22,26 @@ public protocol PBReferenceable: JellyObject {
     func remoteMessage(
         _ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext
     ) async throws -> JellyValue
+
+    /// Answers the remote method at once, on the connection's event loop, when it can
+    /// without waiting for anything and without blocking; nil to run `remoteMessage` as a
+    /// task instead. A call answered here costs no task and no hop to another thread. The
+    /// failures are those of `remoteMessage`. Defaults to nil.
+    func remoteMessageAtOnce(
+        _ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext
+    ) -> Result<JellyValue, any Error>?
 }
 
 extension PBReferenceable {
     /// Plain referenceables are not avatars.
     public var isAvatar: Bool { false }
+
+    /// Every call runs `remoteMessage`.
+    public func remoteMessageAtOnce(
+        _ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext
+    ) -> Result<JellyValue, any Error>? {
+        nil
+    }
 }
 
 /// What a remote method knows about the call it serves.
