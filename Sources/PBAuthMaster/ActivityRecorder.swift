@@ -34,6 +34,8 @@ final class ActivityRecorder: Sendable {
     let maximumPending: Int
     /// When this many records wait, `wantsFlush` is called (once per flush).
     let flushThreshold: Int
+    /// Past this many waiting records, checks are no longer answered at once (`recordCookieLogin`).
+    var backlog: Int { min(maximumPending, 8 * flushThreshold) }
     private let wantsFlush: @Sendable () -> Void
 
     private let now: @Sendable () -> Int64
@@ -49,6 +51,24 @@ final class ActivityRecorder: Sendable {
     /// Notes that `session` was used at `time`.
     func sessionUsed(_ session: String, at time: Int64) {
         pending.withLock { pending in pending.noteUse(of: session, at: time) }
+    }
+
+    /// Notes that `session` was used at `entry.time` and queues `entry`, a successful cookie
+    /// check answered at once (`sessionUsed` and `record` in one lock, with the counter found
+    /// once). Refuses (answers false, notes nothing) while `backlog` records or more wait:
+    /// then the check goes to the database threads instead, which wait behind the flush, so
+    /// that checks slow down to the pace the audit log is written at instead of outrunning it
+    /// and having their records dropped.
+    func recordCookieLogin(_ entry: LoginRecord, session: String) -> Bool {
+        let (admitted, reachedThreshold) = pending.withLock { pending -> (Bool, Bool) in
+            guard pending.records.count < backlog else { return (false, false) }
+            pending.noteUse(of: session, at: entry.time)
+            pending.records.append(entry)
+            return (true, pending.records.count == flushThreshold)
+        }
+        if admitted, let method = PBAuthMetrics.LoginMethod(rawValue: entry.action) { PBAuthMetrics.loginSucceededByCookie(method) }
+        if reachedThreshold { wantsFlush() }
+        return admitted
     }
 
     /// The newest use of `session` noted since the last flush.

@@ -138,11 +138,13 @@ final class MasterChecker: Checker {
         for session in entry.sessions where session.expires > time {
             guard Self.isWithinIdleLimit(session: session.id, lastSeen: session.lastSeen, now: time, idleLimit: idleLimit, activity: activity),
                   PBLoginChallenge.responseMatches(response, hashedSecret: session.verifier, challenge: challenge) else { continue }
-            activity.sessionUsed(session.id, at: time)
             let status = AuthenticationStatus(username: entry.name, kind: .user, master: false, session: session.id,
                                               expires: Self.effectiveExpiry(session.expires, now: time, configuration: configuration))
-            activity.record(LoginRecord(time: time, action: via.isEmpty ? "login" : "authenticate_account", account: username,
-                                        outcome: "success", reason: "cookie", brokerPath: via, source: source))
+            // While the audit log lags behind, the full check answers (and waits its turn).
+            guard activity.recordCookieLogin(LoginRecord(time: time, action: via.isEmpty ? "login" : "authenticate_account",
+                                                         account: username, outcome: "success", reason: "cookie",
+                                                         brokerPath: via, source: source),
+                                             session: session.id) else { return nil }
             return status
         }
         return nil

@@ -111,6 +111,22 @@ public enum PBAuthMetrics {
         loginCounters[LoginKey(method: method, reason: successReasons.contains(label) ? label : "password")]?.increment()
     }
 
+    /// Counts a login that succeeded with a cookie: `loginSucceeded(method, reason: "cookie")`
+    /// with its counter found once (the hot path of every broker).
+    public static func loginSucceededByCookie(_ method: LoginMethod) {
+        switch method {
+        case .login: cookieLogins.login?.increment()
+        case .authenticate: cookieLogins.authenticate?.increment()
+        case .authenticateAccount: cookieLogins.authenticateAccount?.increment()
+        }
+    }
+
+    private static let cookieLogins = (
+        login: loginCounters[LoginKey(method: .login, reason: "cookie")],
+        authenticate: loginCounters[LoginKey(method: .authenticate, reason: "cookie")],
+        authenticateAccount: loginCounters[LoginKey(method: .authenticateAccount, reason: "cookie")]
+    )
+
     /// Counts a refused login; `typeName` is the failure's type name (`pbauth.NoSuchAccount`),
     /// anything unknown counts as `other`.
     public static func loginFailed(_ method: LoginMethod, typeName: String?) {
@@ -154,6 +170,14 @@ public enum PBAuthMetrics {
         }
         return table
     }()
+
+    /// Counts an `authenticate_account` call answered: `brokerCall("authenticate_account", .success)`
+    /// with its counter found once.
+    public static func authenticateAccountAnswered() {
+        authenticateAccountSuccess?.increment()
+    }
+
+    private static let authenticateAccountSuccess = callCounters[CallKey(method: "authenticate_account", outcome: .success)]
 
     /// Counts one call to a broker avatar; `method` is the name as called (mapped to `other` when unknown).
     public static func brokerCall(_ method: String, _ outcome: CallOutcome) {

@@ -32,6 +32,10 @@ func bootstrapLogging(level: String) throws -> Logger {
     guard let logLevel = Logger.Level(rawValue: level) else {
         throw ValidationError("log_level must be one of: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
     }
+    // Each log line's timestamp is local time: without TZ, glibc reads /etc/localtime again
+    // (a stat) for every line; with TZ naming that same file it reads it once. Set before any
+    // thread starts.
+    if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = logLevel

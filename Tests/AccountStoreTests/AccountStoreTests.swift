@@ -308,6 +308,29 @@ import TestSupport
         }
     }
 
+    /// The flush writes its rows with multi-row INSERTs (64, 8, then 1 at a time): every row
+    /// arrives, in order, with each field where it belongs, whatever the count.
+    @Test(arguments: [1, 7, 8, 9, 64, 65, 137])
+    func manyAuditRowsAtOnceArriveWholeAndInOrder(count: Int) throws {
+        try withFreshStore { store, _ throws in
+            let entries = (0..<count).map { (number: Int) -> AuditEntry in
+                let account: String? = number % 3 == 0 ? nil : "u\(number)"
+                let reason: String? = number % 5 == 0 ? nil : "r\(number)"
+                let path: [String] = number % 4 == 0 ? ["e\(number)", "f"] : []
+                let outcome = number % 2 == 0 ? "success" : "failure"
+                return AuditEntry(time: Int64(number), actor: "master", action: "authenticate_account", account: account,
+                                  outcome: outcome, reason: reason, brokerPath: path, source: "10.0.0.\(number % 250):1")
+            }
+            try store.appendAudit(entries)
+            let written = try store.auditEntries()
+            #expect(written.count == count)
+            #expect(written.map(\.time) == entries.map(\.time))
+            #expect(written.map(\.account) == entries.map(\.account) && written.map(\.reason) == entries.map(\.reason))
+            #expect(written.map(\.brokerPath) == entries.map(\.brokerPath) && written.map(\.source) == entries.map(\.source))
+            #expect(written.map(\.outcome) == entries.map(\.outcome) && written.allSatisfy { $0.actor == "master" })
+        }
+    }
+
     @Test func theAuditLogIsAppendOnlyAndOrdered() throws {
         try withFreshStore { store, _ throws in
             for number in 0..<5 {

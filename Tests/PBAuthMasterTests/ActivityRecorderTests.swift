@@ -35,6 +35,21 @@ struct ActivityRecorderTests {
         #expect(recorder.drain().dropped == 0)
     }
 
+    /// A check answered at once is recorded only while the audit log keeps up: past the backlog
+    /// it is refused (and the check goes to the database threads), so nothing is dropped for it.
+    @Test func cookieLoginsAnsweredAtOnceStopAtTheBacklog() {
+        let recorder = ActivityRecorder(maximumPending: 1_000, flushThreshold: 4)
+        #expect(recorder.backlog == 32)
+        for index in 0..<32 { #expect(recorder.recordCookieLogin(Self.record(index), session: "s\(index % 3)")) }
+        #expect(!recorder.recordCookieLogin(Self.record(32), session: "s9"))
+        // Records of other checks still queue up to the maximum.
+        recorder.record(Self.record(33))
+        let drained = recorder.drain()
+        #expect(drained.records.count == 33 && drained.dropped == 0)
+        #expect(Set(drained.lastSeen.map(\.sessionID)) == ["s0", "s1", "s2"])
+        #expect(recorder.recordCookieLogin(Self.record(34), session: "s9"))
+    }
+
     @Test func theNewestUseOfASessionWins() {
         let recorder = ActivityRecorder()
         recorder.sessionUsed("s1", at: 20)

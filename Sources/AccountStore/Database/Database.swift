@@ -105,6 +105,13 @@ final class Database {
     /// Runs a statement that returns no rows; answers the number of rows it changed.
     @discardableResult
     func run(_ sql: String, _ values: SQLValue...) throws -> Int {
+        try run(sql, values: values)
+    }
+
+    /// Runs a statement that returns no rows with `values` bound to ?1, ?2, ...; answers the
+    /// number of rows it changed.
+    @discardableResult
+    func run(_ sql: String, values: [SQLValue]) throws -> Int {
         let statement = try statement(sql)
         defer { statement.reset() }
         try statement.bind(values)

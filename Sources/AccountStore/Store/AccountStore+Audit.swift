@@ -10,8 +10,29 @@ extension AccountStore {
     public func appendAudit(_ entries: [AuditEntry]) throws {
         guard !entries.isEmpty else { return }
         try database.writeTransaction {
-            for entry in entries { try Self.appendAudit(entry, to: database) }
+            // Many rows per INSERT: the statement's own work (and the AUTOINCREMENT counter's
+            // read and write) is done once per chunk instead of once per row.
+            var rest = entries[...]
+            for (size, sql) in Self.auditInserts {
+                while rest.count >= size {
+                    try database.run(sql, values: rest.prefix(size).flatMap(Self.auditValues))
+                    rest = rest.dropFirst(size)
+                }
+            }
         }
+    }
+
+    /// Multi-row INSERTs, largest first, down to one row: every count is served by these few
+    /// cached statements (64 rows bind 512 parameters, far below SQLite's limit).
+    private static let auditInserts: [(rows: Int, sql: String)] = [64, 8, 1].map { rows in
+        let values = (0..<rows).map { row in "(" + (1...8).map { "?\(row * 8 + $0)" }.joined(separator: ", ") + ")" }
+        return (rows, "INSERT INTO audit_log (time, actor, action, account, outcome, reason, broker_path, source) VALUES "
+                      + values.joined(separator: ", "))
+    }
+
+    private static func auditValues(_ entry: AuditEntry) -> [SQLValue] {
+        [.integer(entry.time), .text(entry.actor), .text(entry.action), .text(entry.account), .text(entry.outcome),
+         .text(entry.reason), .text(entry.brokerPath.joined(separator: "\u{1F}")), .text(entry.source)]
     }
 
     /// Writes coalesced session uses and login records in one transaction (one disk sync):

@@ -20,7 +20,7 @@ final class RawPBConnection: @unchecked Sendable {
     static func connect(port: Int) async throws -> RawPBConnection {
         let (stream, continuation) = AsyncStream<PBFrame>.makeStream()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY is ClientBootstrap's default.
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(FrameCollector(continuation))

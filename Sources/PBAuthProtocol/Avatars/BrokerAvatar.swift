@@ -41,22 +41,25 @@ final class BrokerAvatar: PBReferenceable {
         guard method == "authenticate_account" else { return nil }
         let started = ContinuousClock.now
         let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
-        guard (try? arguments.expect(3...4, keywords: ["via"])) != nil,
+        guard (try? arguments.expect(3...4, keywords: Self.via)) != nil,
               let username = try? arguments.text(0, "username"), let challenge = try? arguments.bytes(1, "challenge"),
               let response = try? arguments.bytes(2, "response"), let path = try? path(arguments, at: 3),
               let status = checker.authenticateAccountAtOnce(username: username, challenge: challenge, response: response,
                                                              via: path, source: context.connection.remoteAddress) else { return nil }
-        PBAuthMetrics.brokerCall(method, .success)
+        PBAuthMetrics.authenticateAccountAnswered()
         PBAuthMetrics.checkTook(ContinuousClock.now - started, path: .broker)
         return .success(status.jellyValue)
     }
+
+    /// The one keyword of the checker's methods.
+    private static let via: Set<String> = ["via"]
 
     private func answer(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
         let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
         do {
             switch method {
             case "authenticate_account":
-                try arguments.expect(3...4, keywords: ["via"])
+                try arguments.expect(3...4, keywords: Self.via)
                 let username = try arguments.text(0, "username")
                 let challenge = try arguments.bytes(1, "challenge")
                 let response = try arguments.bytes(2, "response")
@@ -65,13 +68,13 @@ final class BrokerAvatar: PBReferenceable {
                                                                    via: path, source: context.connection.remoteAddress)
                 return status.jellyValue
             case "get_account":
-                try arguments.expect(1...2, keywords: ["via"])
+                try arguments.expect(1...2, keywords: Self.via)
                 return try await checker.getAccount(username: try arguments.text(0, "username"), via: try path(arguments, at: 1))
             case "account_status":
-                try arguments.expect(1...2, keywords: ["via"])
+                try arguments.expect(1...2, keywords: Self.via)
                 return try await checker.accountStatus(username: try arguments.text(0, "username"), via: try path(arguments, at: 1))
             case "revoke_session":
-                try arguments.expect(2...3, keywords: ["via"])
+                try arguments.expect(2...3, keywords: Self.via)
                 try await checker.revokeSession(username: try arguments.text(0, "username"), session: try arguments.text(1, "session"),
                                                 via: try path(arguments, at: 2))
                 return .none

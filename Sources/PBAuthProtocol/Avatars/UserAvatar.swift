@@ -15,18 +15,26 @@ final class UserAvatar: PBReferenceable {
 
     var isAvatar: Bool { true }
 
+    /// `whoami` and `authentication_cookie` read only the status: answered at once.
+    func remoteMessageAtOnce(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) -> Result<JellyValue, any Error>? {
+        guard method == "whoami" || method == "authentication_cookie" else { return nil }
+        return Result { try answerFromStatus(method, Arguments(method: method, positional: arguments, keywords: keywords)) }
+    }
+
+    private func answerFromStatus(_ method: String, _ arguments: Arguments) throws -> JellyValue {
+        try arguments.expect(0...0)
+        if method == "whoami" { return status.withoutCookie.jellyValue }
+        guard status.master, let cookie = status.cookie else {
+            throw AuthenticationFailure.noAuthenticationCookie.jellyFailure
+        }
+        return .string(cookie)
+    }
+
     func remoteMessage(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
         let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
         switch method {
-        case "whoami":
-            try arguments.expect(0...0)
-            return status.withoutCookie.jellyValue
-        case "authentication_cookie":
-            try arguments.expect(0...0)
-            guard status.master, let cookie = status.cookie else {
-                throw AuthenticationFailure.noAuthenticationCookie.jellyFailure
-            }
-            return .string(cookie)
+        case "whoami", "authentication_cookie":
+            return try answerFromStatus(method, arguments)
         case "logout":
             try arguments.expect(0...0)
             let first = loggedOut.withLock { done in

@@ -3,9 +3,7 @@ import Banana
 extension JellyDictionary {
     /// A dict with str keys, in the given order (the order Python sees).
     public static func stringKeyed(_ pairs: [(String, JellyValue)]) -> JellyDictionary {
-        var dictionary = JellyDictionary()
-        for (key, value) in pairs { dictionary.entries.append((key: .string(key), value: value)) }
-        return dictionary
+        JellyDictionary(pairs.map { (key: .string($0.0), value: $0.1) })
     }
 }
 

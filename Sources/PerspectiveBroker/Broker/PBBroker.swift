@@ -25,6 +25,8 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
     static let maxExportRefusals = 3
     /// Past this many calls that timed out and were never answered, the connection is closed.
     static let maxAbandonedRequests = 1024
+    /// Bytes of answers that may wait in `outbound` while one read's messages are handled.
+    static let answersFlushedDuringARead = 16 * 1024
 
     enum Phase {
         /// Waiting for the dialect choice (server) or offer (client).
@@ -197,6 +199,13 @@ final class PBBroker: ChannelInboundHandler, @unchecked Sendable {
             receivedSinceIdleCheck = true
             handle(frame)
             if callsInFlight.load(ordering: .relaxed) >= maxCallsInFlight { updateReading() }
+            // Calls answered at once (no task, so not counted in flight) leave their answers
+            // here: past a bound they go out now, and reading pauses once the peer stops
+            // reading them, as for answers of tasks.
+            if let pending = outbound, pending.readableBytes >= Self.answersFlushedDuringARead {
+                flushNow()
+                updateReading()
+            }
         }
     }
 

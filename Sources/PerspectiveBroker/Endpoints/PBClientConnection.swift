@@ -29,7 +29,7 @@ public final class PBClientConnection: Sendable {
         -> PBClientConnection {
         let logger = logger ?? Logger(label: "pb.client", factory: { _ in SwiftLogNoOpLogHandler() })
         let channel = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY is ClientBootstrap's default.
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

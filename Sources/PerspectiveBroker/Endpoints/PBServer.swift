@@ -48,10 +48,11 @@ public final class PBServer: Sendable {
     /// shares its root, its limits and its connection caps (`maxConnections` counts the
     /// connections of all of them). Throws the socket error if the address cannot be bound.
     public func start(host: String, port: Int, transport: PBTransport?) async throws -> Int {
+        // NIO sets TCP_NODELAY on the listening socket, and accepted sockets inherit it.
+        // (`.socketOption(.tcp_nodelay)` would set SOL_SOCKET option 1, SO_DEBUG.)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try self.accept(channel, transport: transport) }

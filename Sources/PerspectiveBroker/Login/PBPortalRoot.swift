@@ -34,6 +34,21 @@ public final class PBPortalRoot: PBReferenceable {
             }
             return try await fallback.remoteMessage(method, arguments: arguments, keywords: keywords, context: context)
         }
+        return try login(arguments: arguments, keywords: keywords)
+    }
+
+    /// `login` waits for nothing: it is answered at once, with the version message's write
+    /// when both arrive together. Other methods are the fallback's to answer.
+    public func remoteMessageAtOnce(
+        _ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext
+    ) -> Result<JellyValue, any Error>? {
+        guard method == "login" else {
+            return fallback?.remoteMessageAtOnce(method, arguments: arguments, keywords: keywords, context: context)
+        }
+        return Result { try login(arguments: arguments, keywords: keywords) }
+    }
+
+    private func login(arguments: [JellyValue], keywords: JellyDictionary) throws -> JellyValue {
         guard arguments.count == 1, keywords.entries.isEmpty, let username = arguments[0].bytesValue else {
             throw PBCallError.badArguments("login takes exactly one username (bytes or str)")
         }
