@@ -22,15 +22,7 @@ struct CookieCheckCacheTests {
 
         init() async throws {
             folder = try TemporaryDirectory()
-            var configuration = MasterConfiguration()
-            configuration.database = folder.file("master.sqlite")
-            configuration.scryptLogN = 4
-            let store = try AccountStore.createOrMigrate(databasePath: configuration.database, keyPath: configuration.resolvedKeyFile,
-                                                         configuration: configuration.storeConfiguration)
-            try store.addUser(name: "alice", password: Array("pw".utf8))
-            store.close()
-            self.configuration = configuration
-            checker = try MasterChecker(configuration: configuration)
+            (checker, configuration) = try TestMaster.make(in: folder)
             status = try await checker.authenticatePassword(username: "alice", password: Array("pw".utf8), source: "127.0.0.1:1")
             challenge = PBLoginChallenge.makeChallenge()
             response = PBLoginChallenge.response(secret: Array((status.cookie ?? "").utf8), challenge: challenge)

@@ -11,14 +11,7 @@ import Testing
 @Suite("authenticate and the transport")
 struct MasterRootMethodsTests {
     static func master(in folder: TemporaryDirectory) throws -> MasterChecker {
-        var configuration = MasterConfiguration()
-        configuration.database = folder.file("master.sqlite")
-        configuration.scryptLogN = 4
-        let store = try AccountStore.createOrMigrate(databasePath: configuration.database, keyPath: configuration.resolvedKeyFile,
-                                                     configuration: configuration.storeConfiguration)
-        try store.addUser(name: "alice", password: Array("pw".utf8))
-        store.close()
-        return try MasterChecker(configuration: configuration)
+        try TestMaster.make(in: folder).checker
     }
 
     static func context(loopback: Bool, tls: Bool = false) -> PBCallContext {
