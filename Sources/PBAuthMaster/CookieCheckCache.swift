@@ -87,7 +87,4 @@ final class CookieCheckCache: Sendable {
             if state.stamp == before { state.stamp = after }
         }
     }
-
-    /// How many users are kept (for tests).
-    var count: Int { state.withLock { $0.entries.count } }
 }
