@@ -19,6 +19,10 @@ import Synchronization
 final class ActivityRecorder: Sendable {
     private struct Pending {
         var lastSeen: [String: Int64] = [:]
+        /// The uses the last `drain` took, until `written` says they are in the database: a
+        /// check that reads the database meanwhile must still count them (or a session in use
+        /// could look idle while its last use is being written).
+        var beingWritten: [String: Int64] = [:]
         var records: [LoginRecord] = []
         var dropped = 0
         var failures = FailureCoalescing()
@@ -73,7 +77,17 @@ final class ActivityRecorder: Sendable {
 
     /// The newest use of `session` noted since the last flush.
     func pendingLastSeen(_ session: String) -> Int64? {
-        pending.withLock { $0.lastSeen[session] }
+        pending.withLock { pending in
+            switch (pending.lastSeen[session], pending.beingWritten[session]) {
+            case (let noted?, let writing?): max(noted, writing)
+            case (let noted, let writing): noted ?? writing
+            }
+        }
+    }
+
+    /// What the last `drain` took is committed: its uses are the database's to answer now.
+    func written() {
+        pending.withLock { $0.beingWritten.removeAll() }
     }
 
     /// Queues an audit record (a failed login may only be counted in its source's summary)
@@ -117,6 +131,7 @@ final class ActivityRecorder: Sendable {
     /// Uses noted since then win where newer; records beyond `maximumPending` are dropped (and counted).
     func restore(_ taken: (lastSeen: [(sessionID: String, at: Int64)], records: [LoginRecord], dropped: Int)) {
         pending.withLock { pending in
+            pending.beingWritten.removeAll()
             for use in taken.lastSeen { pending.noteUse(of: use.sessionID, at: use.at) }
             let room = max(0, maximumPending - pending.records.count)
             pending.records.insert(contentsOf: taken.records.prefix(room), at: 0)
@@ -131,8 +146,10 @@ final class ActivityRecorder: Sendable {
             if pending.failures.isOver(at: time) { pending.records.append(contentsOf: pending.failures.close()) }
             let failures = pending.failures
             defer {
+                let taken = pending.lastSeen
                 pending = Pending()
                 pending.failures = failures
+                pending.beingWritten = taken
             }
             return pending
         }

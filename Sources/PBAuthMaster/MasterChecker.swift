@@ -59,6 +59,7 @@ final class MasterChecker: Checker {
                 }
                 return (before, changes.stamp())
             }
+            activity.written()
             cookies.committed(before: before, after: after)
         } catch {
             // Nothing is lost to a failed write (a lock held too long): the next flush tries again.

@@ -56,7 +56,27 @@ struct ActivityRecorderTests {
         recorder.sessionUsed("s1", at: 10)
         #expect(recorder.pendingLastSeen("s1") == 20)
         #expect(recorder.drain().lastSeen.map(\.at) == [20])
+        // Taken for writing: still counted until the write is committed.
+        #expect(recorder.pendingLastSeen("s1") == 20)
+        recorder.sessionUsed("s1", at: 15)
+        #expect(recorder.pendingLastSeen("s1") == 20)
+        recorder.written()
+        #expect(recorder.pendingLastSeen("s1") == 15)
+        _ = recorder.drain()
+        recorder.written()
         #expect(recorder.pendingLastSeen("s1") == nil)
+    }
+
+    /// A session used every second with an idle limit of a few: a check that reads the
+    /// database while the last use is being written must not find the session idle.
+    @Test func aUseBeingWrittenStillCountsAndAFailedWriteGivesItBack() {
+        let recorder = ActivityRecorder()
+        recorder.sessionUsed("s1", at: 100)
+        let taken = recorder.drain()
+        #expect(MasterChecker.isWithinIdleLimit(session: "s1", lastSeen: 90, now: 102, idleLimit: 3, activity: recorder))
+        recorder.restore(taken)
+        #expect(recorder.pendingLastSeen("s1") == 100)
+        #expect(recorder.drain().lastSeen.map(\.at) == [100])
     }
 }
 
