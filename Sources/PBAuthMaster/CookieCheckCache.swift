@@ -55,21 +55,17 @@ final class CookieCheckCache: Sendable {
         return entry
     }
 
-    /// Keeps what a check of `username` read (an enabled user, its account named `name`) in a
-    /// read that began after `stamp` was taken. Entries read at another stamp are dropped when
-    /// `stamp` is the database's state now; when it is already old, nothing is kept.
+    /// Keeps what a check of `username` read (an enabled user, its account named `name`, at
+    /// most `maximumSessions` sessions: the caller leaves out users with more) in a read that began after `stamp` was taken. Entries
+    /// read at another stamp are dropped when `stamp` is the database's state now; when it is
+    /// already old, nothing is kept.
     func remember(_ username: String, name: String, stamp: DatabaseChangeWatch.Stamp, sessions: [Session]) {
-        let fits = sessions.count <= Self.maximumSessions
         let entry = Entry(name: name, sessions: sessions)
         state.withLock { state in
             if state.stamp != stamp {
                 guard changes.stamp() == stamp else { return }
                 state.stamp = stamp
                 state.entries.removeAll(keepingCapacity: true)
-            }
-            guard fits else {
-                state.entries.removeValue(forKey: username)
-                return
             }
             if state.entries.count >= Self.maximumEntries, state.entries[username] == nil { state.entries.removeAll(keepingCapacity: true) }
             state.entries[username] = entry

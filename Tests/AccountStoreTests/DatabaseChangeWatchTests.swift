@@ -1,5 +1,6 @@
 @testable import AccountStore
 import Foundation
+import StoreTestSupport
 import Testing
 import TestSupport
 
@@ -91,9 +92,9 @@ import TestSupport
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let path = folder.file("store.sqlite")
-        let store = try AccountStore.createOrMigrate(databasePath: path)
+        let store = try AccountStore.createOrMigrate(databasePath: path, configuration: fastConfiguration)
         store.close()
-        let pool = try AccountStorePool(databasePath: path)
+        let pool = try AccountStorePool(databasePath: path, configuration: fastConfiguration)
         defer { pool.close() }
         let now = try #require(pool.changes.stamp())
         // Many reads queued at once share batches; each one sees a stamp no newer than its snapshot.

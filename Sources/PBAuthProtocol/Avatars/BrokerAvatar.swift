@@ -40,12 +40,9 @@ final class BrokerAvatar: PBReferenceable {
     func remoteMessageAtOnce(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) -> Result<JellyValue, any Error>? {
         guard method == "authenticate_account" else { return nil }
         let started = ContinuousClock.now
-        let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
-        guard (try? arguments.expect(3...4, keywords: Self.via)) != nil,
-              let username = try? arguments.text(0, "username"), let challenge = try? arguments.bytes(1, "challenge"),
-              let response = try? arguments.bytes(2, "response"), let path = try? path(arguments, at: 3),
-              let status = checker.authenticateAccountAtOnce(username: username, challenge: challenge, response: response,
-                                                             via: path, source: context.connection.remoteAddress) else { return nil }
+        guard let check = try? check(Arguments(method: method, positional: arguments, keywords: keywords)),
+              let status = checker.authenticateAccountAtOnce(username: check.username, challenge: check.challenge, response: check.response,
+                                                             via: check.path, source: context.connection.remoteAddress) else { return nil }
         PBAuthMetrics.authenticateAccountAnswered()
         PBAuthMetrics.checkTook(ContinuousClock.now - started, path: .broker)
         return .success(status.jellyValue)
@@ -54,18 +51,22 @@ final class BrokerAvatar: PBReferenceable {
     /// The one keyword of the checker's methods.
     private static let via: Set<String> = ["via"]
 
+    /// The arguments of `authenticate_account(username, challenge, response, via=[])`, the path with the caller.
+    private func check(_ arguments: Arguments) throws -> (username: String, challenge: [UInt8], response: [UInt8], path: [String]) {
+        try arguments.expect(3...4, keywords: Self.via)
+        return (try arguments.text(0, "username"), try arguments.bytes(1, "challenge"), try arguments.bytes(2, "response"),
+                try path(arguments, at: 3))
+    }
+
     private func answer(_ method: String, arguments: [JellyValue], keywords: JellyDictionary, context: PBCallContext) async throws -> JellyValue {
         let arguments = Arguments(method: method, positional: arguments, keywords: keywords)
         do {
             switch method {
             case "authenticate_account":
-                try arguments.expect(3...4, keywords: Self.via)
-                let username = try arguments.text(0, "username")
-                let challenge = try arguments.bytes(1, "challenge")
-                let response = try arguments.bytes(2, "response")
-                let path = try path(arguments, at: 3)
-                let status = try await checker.authenticateAccount(username: username, challenge: challenge, response: response,
-                                                                   via: path, source: context.connection.remoteAddress)
+                let check = try check(arguments)
+                let status = try await checker.authenticateAccount(username: check.username, challenge: check.challenge,
+                                                                   response: check.response, via: check.path,
+                                                                   source: context.connection.remoteAddress)
                 return status.jellyValue
             case "get_account":
                 try arguments.expect(1...2, keywords: Self.via)
